@@ -1,0 +1,46 @@
+"""Tell Chinese from English in a short chat message.
+
+Users of a Chinese wallet often write Chinese with English terms mixed in
+("USDT提币一直pending"), and English speakers sometimes quote a Chinese word.
+Tickers, hashes, addresses and app jargon are therefore not counted as
+English words; what is left decides.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Language = Literal["zh", "en"]
+
+_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z']*")
+# Words a Chinese speaker commonly types in Latin letters inside Chinese text.
+_NEUTRAL_WORDS = frozenset(
+    """
+    app apps ok okay okx wallet web id tx txid hash gas fee pending swap dex defi nft kyc
+    usdt usdc btc eth trx sol bnb okb matic arb op ton doge ltc xrp dai trc erc bep
+    trc20 erc20 bep20 polygon arbitrum optimism solana tron ethereum bitcoin layer
+    google sms email e-mail iphone android ios apk bug vpn wifi ui api
+    """.split()
+)
+
+
+def detect_language(text: str) -> Language | None:
+    """Return ``"zh"`` or ``"en"``, or ``None`` when the text gives no clue.
+
+    ``None`` (emoji, numbers, a bare hash) lets the caller keep the language
+    the conversation already has.
+    """
+    if not text:
+        return None
+    han = len(_HAN_RE.findall(text))
+    words = [w.lower() for w in _LATIN_WORD_RE.findall(text)]
+    english = [w for w in words if w not in _NEUTRAL_WORDS and not w.isupper()]
+    # Placeholders left by the secret guard are ours, not the user's words.
+    english_count = len(english) - 3 * text.count("[redacted ")
+    if han == 0:
+        # Only tickers and jargon ("OK", "USDT") say nothing about the language.
+        return "en" if english_count > 0 else None
+    # A Chinese word is ~1.5 characters: Chinese wins unless clearly outnumbered.
+    return "zh" if han >= 1.5 * max(english_count, 0) else "en"

@@ -1,0 +1,340 @@
+"""Find and redact wallet secrets (seed phrases, private keys) in free text.
+
+The guard runs in the input channels, before Rasa builds a ``UserMessage``, so
+the tracker store, the action server and the logs never see a secret. It also
+runs inside the NLU pipeline as a second line, and again in the maintainers'
+export.
+
+Design rules (see DESIGN.md, "Secrets never stay"):
+
+* English-alphabet BIP-39 runs of 12+ list words are flagged on sight.
+* Chinese BIP-39 lists hold 2,048 everyday characters, so a Chinese run is
+  flagged only when it has the *shape* of a phrase (one character per token,
+  groups of 3-4, a whole message of valid length with a valid checksum) or
+  when the message talks about a seed phrase.
+* A 64-hex string is a private key unless the user labels it as a hash/TxID
+  or answers a question about the transaction hash; when in doubt, redact.
+* WIF keys and extended private keys are recognised by their Base58 shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+
+import base58
+from mnemonic import Mnemonic
+
+MIN_PHRASE_WORDS = 12
+VALID_PHRASE_LENGTHS = frozenset({12, 15, 18, 21, 24})
+_CONTEXT_WINDOW = 40
+
+SEED_PLACEHOLDER = "[redacted seed phrase]"
+KEY_PLACEHOLDER = "[redacted private key]"
+
+
+class SecretKind(str, Enum):
+    """What kind of secret was found."""
+
+    SEED_PHRASE = "seed_phrase"
+    PRIVATE_KEY = "private_key"
+
+    @property
+    def placeholder(self) -> str:
+        """The text that replaces a secret of this kind."""
+        return SEED_PLACEHOLDER if self is SecretKind.SEED_PHRASE else KEY_PLACEHOLDER
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    """One secret found in a text, as a character span."""
+
+    kind: SecretKind
+    start: int
+    end: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """The redacted text and what was removed from it (never the secret itself)."""
+
+    text: str
+    matches: tuple[SecretMatch, ...] = field(default_factory=tuple)
+
+    @property
+    def found(self) -> bool:
+        """Whether anything was redacted."""
+        return bool(self.matches)
+
+    @property
+    def kinds(self) -> list[str]:
+        """The distinct kinds found, in a stable order, for metadata and logs."""
+        return sorted({m.kind.value for m in self.matches})
+
+
+_LATIN_LISTS = ("english", "spanish", "french", "italian", "portuguese", "czech", "turkish")
+_SPACED_LISTS = ("japanese", "korean", "russian")
+_HAN_LISTS = ("chinese_simplified", "chinese_traditional")
+
+# A 'word' for the separated word lists: a run of letters (any script),
+# excluding CJK ideographs, which are handled one character at a time.
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HEX64_RE = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
+_WIF_RE = re.compile(
+    r"(?<![1-9A-HJ-NP-Za-km-z])(?:[5][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51}"
+    r"|9[1-9A-HJ-NP-Za-km-z]{50})(?![1-9A-HJ-NP-Za-km-z])"
+)
+_XPRV_RE = re.compile(
+    r"(?<![0-9A-Za-z])[xyzYZtuvUV]prv[1-9A-HJ-NP-Za-km-z]{100,112}(?![0-9A-Za-z])"
+)
+# Separators allowed between the words of a phrase: blanks, punctuation and
+# list numbering ("1." "2)" "3、"), never other letters.
+_SEPARATOR_RE = re.compile(r"^[\s\d.,;:、，。；：)(）（\-–—_/|*#'\"“”‘’·•]*$")
+
+_HASH_LABEL_RE = re.compile(
+    r"(tx\s*id|txid|txn|tx\s*hash|hash|transaction\s*id|哈希|交易\s*id|交易号|交易\s*hash|"
+    r"交易编号|区块浏览器|explorer|signature|签名)",
+    re.IGNORECASE,
+)
+_KEY_LABEL_RE = re.compile(
+    r"(private\s*key|priv\s*key|secret\s*key|\bkey\b|私钥|密钥|秘钥|私匙|wif|keystore|seed)",
+    re.IGNORECASE,
+)
+_SEED_CONTEXT_RE = re.compile(
+    r"(助记词|助記詞|恢复短语|恢復短語|种子|種子|备份词|備份詞|密语|seed|mnemonic|recovery\s*phrase"
+    r"|secret\s*phrase|backup\s*phrase|12\s*words|24\s*words|12个词|24个词)",
+    re.IGNORECASE,
+)
+
+
+@cache
+def _wordlist(language: str) -> frozenset[str]:
+    return frozenset(Mnemonic(language).wordlist)
+
+
+@cache
+def _mnemonic(language: str) -> Mnemonic:
+    return Mnemonic(language)
+
+
+@cache
+def _han_chars() -> frozenset[str]:
+    chars: set[str] = set()
+    for language in _HAN_LISTS:
+        chars |= _wordlist(language)
+    return frozenset(chars)
+
+
+def _normalise(word: str) -> str:
+    return unicodedata.normalize("NFKD", word.lower())
+
+
+@cache
+def _normalised_wordlist(language: str) -> frozenset[str]:
+    return frozenset(_normalise(w) for w in _wordlist(language))
+
+
+def _is_separator(text: str) -> bool:
+    return bool(_SEPARATOR_RE.match(text))
+
+
+def _word_runs(text: str) -> list[SecretMatch]:
+    """Runs of 12+ separated words that all belong to one alphabetic word list."""
+    words = [m for m in _WORD_RE.finditer(text) if not _HAN_RE.search(m.group())]
+    found: list[SecretMatch] = []
+    for language in _LATIN_LISTS + _SPACED_LISTS:
+        wordlist = _normalised_wordlist(language)
+        run: list[re.Match[str]] = []
+        for word in [*words, None]:
+            joined = (
+                word is not None
+                and _normalise(word.group()) in wordlist
+                and (not run or _is_separator(text[run[-1].end() : word.start()]))
+            )
+            if joined:
+                run.append(word)  # type: ignore[arg-type]
+                continue
+            if len(run) >= MIN_PHRASE_WORDS:
+                found.append(
+                    SecretMatch(SecretKind.SEED_PHRASE, run[0].start(), run[-1].end(), language)
+                )
+            run = [word] if word is not None and _normalise(word.group()) in wordlist else []
+    return found
+
+
+def _segments_into_words(blob: str) -> int:
+    """How many English list words ``blob`` splits into exactly (0 if it does not)."""
+    wordlist = _wordlist("english")
+    best: list[int | None] = [None] * (len(blob) + 1)
+    best[0] = 0
+    for end in range(1, len(blob) + 1):
+        for size in range(3, 9):
+            start = end - size
+            prev = best[start] if start >= 0 else None
+            if prev is not None and blob[start:end] in wordlist:
+                best[end] = prev + 1
+                break
+    return best[-1] or 0
+
+
+def _glued_english_runs(text: str) -> list[SecretMatch]:
+    """English phrases typed without separators: 'abandonabilityable...'."""
+    found = []
+    for m in re.finditer(r"(?<![A-Za-z])[a-z]{36,}(?![A-Za-z])", text):
+        if _segments_into_words(m.group()) >= MIN_PHRASE_WORDS:
+            found.append(SecretMatch(SecretKind.SEED_PHRASE, m.start(), m.end(), "english-glued"))
+    return found
+
+
+def _han_checksum_ok(chars: str) -> bool:
+    for language in _HAN_LISTS:
+        if set(chars) <= _wordlist(language):
+            try:
+                if _mnemonic(language).check(" ".join(chars)):
+                    return True
+            except (ValueError, LookupError):
+                continue
+    return False
+
+
+def _han_runs(text: str) -> list[SecretMatch]:
+    """Chinese phrases, recognised by their shape or by what the message talks about."""
+    listed = _han_chars()
+    # Tokens: maximal runs of list characters; everything else splits them.
+    tokens = [m for m in re.finditer(r"[\u3400-\u9fff\uf900-\ufaff]+", text)]
+    tokens = [t for t in tokens if set(t.group()) <= listed]
+    has_context = bool(_SEED_CONTEXT_RE.search(text))
+    found: list[SecretMatch] = []
+
+    # Group consecutive tokens that are separated only by separators.
+    groups: list[list[re.Match[str]]] = []
+    for token in tokens:
+        if groups and _is_separator(text[groups[-1][-1].end() : token.start()]):
+            groups[-1].append(token)
+        else:
+            groups.append([token])
+
+    for group in groups:
+        chars = "".join(t.group() for t in group)
+        sizes = [len(t.group()) for t in group]
+        start, end = group[0].start(), group[-1].end()
+        if len(chars) < MIN_PHRASE_WORDS:
+            continue
+        if all(s == 1 for s in sizes):
+            reason = "han-separated"
+        elif len(group) >= 3 and all(s in (3, 4) for s in sizes):
+            reason = "han-grouped"
+        elif has_context:
+            reason = "han-context"
+        elif (
+            len(group) == 1
+            and len(chars) in VALID_PHRASE_LENGTHS
+            and _is_separator(text[:start])
+            and _is_separator(text[end:])
+            and _han_checksum_ok(chars)
+        ):
+            reason = "han-whole-message"
+        else:
+            continue
+        found.append(SecretMatch(SecretKind.SEED_PHRASE, start, end, reason))
+    return found
+
+
+def _labelled_as_hash(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - _CONTEXT_WINDOW) : start]
+    after = text[end : end + _CONTEXT_WINDOW // 2]
+    window = before + " " + after
+    if _KEY_LABEL_RE.search(window):
+        return False
+    return bool(_HASH_LABEL_RE.search(window))
+
+
+def _hex_keys(text: str, expecting_tx_hash: bool) -> list[SecretMatch]:
+    found = []
+    for m in _HEX64_RE.finditer(text):
+        window = text[max(0, m.start() - _CONTEXT_WINDOW) : m.end() + _CONTEXT_WINDOW // 2]
+        if _KEY_LABEL_RE.search(window):
+            found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), "hex-labelled"))
+        elif _labelled_as_hash(text, m.start(), m.end()) or expecting_tx_hash:
+            continue
+        else:
+            found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), "hex-unlabelled"))
+    return found
+
+
+def _base58check_ok(candidate: str) -> bool:
+    try:
+        raw = base58.b58decode(candidate)
+    except ValueError:
+        return False
+    payload, checksum = raw[:-4], raw[-4:]
+    return hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] == checksum
+
+
+def _base58_keys(text: str) -> list[SecretMatch]:
+    found = []
+    for m in _WIF_RE.finditer(text):
+        # The shape alone is specific; a failed checksum is most likely a typo
+        # in a real key, so it is redacted as well.
+        reason = "wif" if _base58check_ok(m.group()) else "wif-shape"
+        found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), reason))
+    for m in _XPRV_RE.finditer(text):
+        found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), "extended-key"))
+    return found
+
+
+def find_secrets(text: str, *, expecting_tx_hash: bool = False) -> list[SecretMatch]:
+    """Return every secret in ``text`` as non-overlapping spans, in text order.
+
+    ``expecting_tx_hash`` is true when the bot has just asked for a transaction
+    hash, so an unlabelled 64-hex answer is taken as the hash it was asked for.
+    """
+    if not text:
+        return []
+    candidates = (
+        _word_runs(text)
+        + _glued_english_runs(text)
+        + _han_runs(text)
+        + _hex_keys(text, expecting_tx_hash)
+        + _base58_keys(text)
+    )
+    candidates.sort(key=lambda m: (m.start, -(m.end - m.start)))
+    merged: list[SecretMatch] = []
+    for match in candidates:
+        if merged and match.start < merged[-1].end:
+            last = merged[-1]
+            if match.end > last.end:
+                merged[-1] = SecretMatch(last.kind, last.start, match.end, last.reason)
+            continue
+        merged.append(match)
+    return merged
+
+
+def redact(text: str, *, expecting_tx_hash: bool = False) -> Redaction:
+    """Replace every secret in ``text`` by a placeholder naming its kind."""
+    matches = find_secrets(text, expecting_tx_hash=expecting_tx_hash)
+    if not matches:
+        return Redaction(text)
+    pieces: list[str] = []
+    cursor = 0
+    for match in matches:
+        pieces.append(text[cursor : match.start])
+        pieces.append(match.kind.placeholder)
+        cursor = match.end
+    pieces.append(text[cursor:])
+    return Redaction("".join(pieces), tuple(matches))
+
+
+def contains_placeholder(text: str) -> SecretKind | None:
+    """The kind named by a placeholder left in ``text`` by an earlier redaction."""
+    if SEED_PLACEHOLDER in text:
+        return SecretKind.SEED_PHRASE
+    if KEY_PLACEHOLDER in text:
+        return SecretKind.PRIVATE_KEY
+    return None
