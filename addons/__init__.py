@@ -1,0 +1,1 @@
+"""Rasa plug-ins: NLU components, input channels and the tracker store."""

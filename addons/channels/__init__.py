@@ -1,0 +1,1 @@
+"""Input channels that remove secrets before Rasa sees a message."""

@@ -1,0 +1,40 @@
+"""A tokenizer for Chinese, English and the mix of both that users type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.training_data.message import Message
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
+)
+class MixedTextTokenizer(JiebaTokenizer):
+    """Jieba tokenizer that drops blank and punctuation-only tokens.
+
+    Jieba returns spaces as tokens in mixed text ("USDT提币一直pending 都三小时了"),
+    and those would otherwise become features of their own.
+    """
+
+    @staticmethod
+    def supported_languages() -> list[str] | None:
+        """Any language: Jieba keeps Latin words whole."""
+        return None
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        """Tokenize like Jieba, without tokens that carry no letters or digits."""
+        tokens = super().tokenize(message, attribute)
+        kept = [t for t in tokens if any(ch.isalnum() for ch in t.text)]
+        if kept:
+            return kept
+        # Rasa needs at least one token per message (e.g. "???" or "👍").
+        return tokens[:1] if tokens else tokens
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """Same configuration as Jieba's."""
+        return JiebaTokenizer.get_default_config()

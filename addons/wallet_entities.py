@@ -1,0 +1,61 @@
+"""NLU component that extracts wallet facts (asset, network, amount, tx_hash, address).
+
+Rules, not a learned model: these facts have a fixed shape, and an agent must
+be able to trust them exactly as the user wrote them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from support_core.wallet_facts import find_facts
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class WalletEntityExtractor(GraphComponent):
+    """Adds rule-based wallet entities to each message."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> WalletEntityExtractor:
+        """Create the component; it has no state."""
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add the facts found in each message as entities."""
+        for message in messages:
+            facts = find_facts(message.get(TEXT) or "")
+            if not facts:
+                continue
+            entities = [
+                {
+                    "entity": fact.entity,
+                    "value": fact.value,
+                    "start": fact.start,
+                    "end": fact.end,
+                    "confidence": 1.0,
+                    "extractor": type(self).__name__,
+                }
+                for fact in facts
+            ]
+            message.set(ENTITIES, [*message.get(ENTITIES, []), *entities], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn."""
+        return training_data
