@@ -1,0 +1,1 @@
+"""Custom actions, one module per feature. The action server loads this package."""
