@@ -14,7 +14,8 @@ from typing import Literal
 Language = Literal["zh", "en"]
 
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z']*")
+# Whole Latin words only: fragments of hashes and addresses ("0x3fa9…") are not words.
+_LATIN_WORD_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z']*(?![0-9A-Za-z])")
 # Words a Chinese speaker commonly types in Latin letters inside Chinese text.
 _NEUTRAL_WORDS = frozenset(
     """
@@ -35,8 +36,11 @@ def detect_language(text: str) -> Language | None:
     if not text:
         return None
     han = len(_HAN_RE.findall(text))
-    words = [w.lower() for w in _LATIN_WORD_RE.findall(text)]
-    english = [w for w in words if w not in _NEUTRAL_WORDS and not w.isupper()]
+    words = _LATIN_WORD_RE.findall(text)
+    # Tickers in capitals (PEPE, WBTC) are not English, nor are the jargon words.
+    english = [
+        w for w in words if w.lower() not in _NEUTRAL_WORDS and not (w.isupper() and len(w) > 1)
+    ]
     # Placeholders left by the secret guard are ours, not the user's words.
     english_count = len(english) - 3 * text.count("[redacted ")
     if han == 0:

@@ -83,12 +83,12 @@ _HAN_LISTS = ("chinese_simplified", "chinese_traditional")
 
 # A 'word' for the separated word lists: a run of letters (any script),
 # excluding CJK ideographs, which are handled one character at a time.
-_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+_WORD_RE = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f\u3099\u309a])+", re.UNICODE)
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HEX64_RE = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 _WIF_RE = re.compile(
-    r"(?<![1-9A-HJ-NP-Za-km-z])(?:[5][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51}"
-    r"|9[1-9A-HJ-NP-Za-km-z]{50})(?![1-9A-HJ-NP-Za-km-z])"
+    r"(?<![0-9A-Za-z])(?:[5][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51}"
+    r"|9[1-9A-HJ-NP-Za-km-z]{50})(?![0-9A-Za-z])"
 )
 _XPRV_RE = re.compile(
     r"(?<![0-9A-Za-z])[xyzYZtuvUV]prv[1-9A-HJ-NP-Za-km-z]{100,112}(?![0-9A-Za-z])"
@@ -103,7 +103,8 @@ _HASH_LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _KEY_LABEL_RE = re.compile(
-    r"(private\s*key|priv\s*key|secret\s*key|\bkey\b|私钥|密钥|秘钥|私匙|wif|keystore|seed)",
+    r"(private\s*key|priv\s*key|secret\s*key|(?<![A-Za-z])(?:key|wif|seed)(?![A-Za-z])|私钥|密钥|秘钥|"
+    r"私匙|keystore)",
     re.IGNORECASE,
 )
 _SEED_CONTEXT_RE = re.compile(
@@ -186,8 +187,8 @@ def _segments_into_words(blob: str) -> int:
 def _glued_english_runs(text: str) -> list[SecretMatch]:
     """English phrases typed without separators: 'abandonabilityable...'."""
     found = []
-    for m in re.finditer(r"(?<![A-Za-z])[a-z]{36,}(?![A-Za-z])", text):
-        if _segments_into_words(m.group()) >= MIN_PHRASE_WORDS:
+    for m in re.finditer(r"(?<![A-Za-z])[a-zA-Z]{36,}(?![A-Za-z])", text):
+        if _segments_into_words(m.group().lower()) >= MIN_PHRASE_WORDS:
             found.append(SecretMatch(SecretKind.SEED_PHRASE, m.start(), m.end(), "english-glued"))
     return found
 
@@ -203,46 +204,114 @@ def _han_checksum_ok(chars: str) -> bool:
     return False
 
 
+def _looks_random(chars: str) -> bool:
+    """True for a run of unrelated characters (a phrase), false for Chinese prose.
+
+    Prose segments mostly into dictionary words; twelve characters drawn at
+    random from the word list mostly stay single characters.
+    """
+    import jieba  # loaded lazily: Rasa's tokenizer has it in memory already
+
+    words = jieba.lcut(chars, HMM=False)
+    in_words = sum(len(w) for w in words if len(w) > 1)
+    return in_words <= 0.4 * len(chars)
+
+
+def _glued_phrases(token: str, anywhere: bool) -> list[tuple[int, int]]:
+    """Offsets of checksum-valid, random-looking phrases inside a glued run.
+
+    ``anywhere`` (the message talks about a seed phrase) allows the phrase to
+    sit anywhere in the run ("助记词是……请帮我看看"); otherwise the run must be
+    the phrase itself.
+    """
+    found: list[tuple[int, int]] = []
+    lengths = sorted(VALID_PHRASE_LENGTHS, reverse=True)
+    offset = 0
+    while offset <= len(token) - MIN_PHRASE_WORDS:
+        for size in lengths:
+            if offset + size > len(token) or (not anywhere and size != len(token)):
+                continue
+            candidate = token[offset : offset + size]
+            if _han_checksum_ok(candidate) and _looks_random(candidate):
+                found.append((offset, offset + size))
+                offset += size - 1
+                break
+        offset += 1
+        if not anywhere:
+            break
+    return found
+
+
+def _single_char_runs(group: list[re.Match[str]]) -> list[tuple[int, int]]:
+    """Spans of 12+ consecutive one-character tokens inside a group."""
+    spans: list[tuple[int, int]] = []
+    run: list[re.Match[str]] = []
+    for token in [*group, None]:
+        if token is not None and len(token.group()) == 1:
+            run.append(token)
+            continue
+        if len(run) >= MIN_PHRASE_WORDS:
+            spans.append((run[0].start(), run[-1].end()))
+        run = []
+    return spans
+
+
+def _grouped_runs(group: list[re.Match[str]]) -> list[tuple[int, int]]:
+    """Spans of 3+ consecutive 3-4 character tokens (12+ characters) that look random."""
+    spans: list[tuple[int, int]] = []
+    run: list[re.Match[str]] = []
+    for token in [*group, None]:
+        if token is not None and len(token.group()) in (3, 4):
+            run.append(token)
+            continue
+        chars = "".join(t.group() for t in run)
+        if len(run) >= 3 and len(chars) >= MIN_PHRASE_WORDS and _looks_random(chars):
+            spans.append((run[0].start(), run[-1].end()))
+        run = []
+    return spans
+
+
 def _han_runs(text: str) -> list[SecretMatch]:
-    """Chinese phrases, recognised by their shape or by what the message talks about."""
+    """Chinese phrases, recognised by their shape, never by a run of characters alone.
+
+    Shapes: 12+ one-character tokens (spaces, commas, numbering between),
+    groups of 3-4 characters that do not read as words, or a glued run whose
+    checksum holds and that does not read as words, standing alone or in a
+    message that talks about a seed phrase (助记词 ...). Context words are
+    cut out first so they never join a run.
+    """
     listed = _han_chars()
-    # Tokens: maximal runs of list characters; everything else splits them.
-    tokens = [m for m in re.finditer(r"[\u3400-\u9fff\uf900-\ufaff]+", text)]
-    tokens = [t for t in tokens if set(t.group()) <= listed]
     has_context = bool(_SEED_CONTEXT_RE.search(text))
+    # Context words become hard boundaries: "...交助记词" must not glue onto a run.
+    scan = _SEED_CONTEXT_RE.sub(lambda m: "\0" * len(m.group()), text)
+    tokens = [
+        t for t in re.finditer(r"[\u3400-\u9fff\uf900-\ufaff]+", scan) if set(t.group()) <= listed
+    ]
     found: list[SecretMatch] = []
 
     # Group consecutive tokens that are separated only by separators.
     groups: list[list[re.Match[str]]] = []
     for token in tokens:
-        if groups and _is_separator(text[groups[-1][-1].end() : token.start()]):
+        if groups and _is_separator(scan[groups[-1][-1].end() : token.start()]):
             groups[-1].append(token)
         else:
             groups.append([token])
 
     for group in groups:
-        chars = "".join(t.group() for t in group)
-        sizes = [len(t.group()) for t in group]
+        if sum(len(t.group()) for t in group) < MIN_PHRASE_WORDS:
+            continue
+        spans = [(s, e, "han-separated") for s, e in _single_char_runs(group)]
+        spans += [(s, e, "han-grouped") for s, e in _grouped_runs(group)]
         start, end = group[0].start(), group[-1].end()
-        if len(chars) < MIN_PHRASE_WORDS:
-            continue
-        if all(s == 1 for s in sizes):
-            reason = "han-separated"
-        elif len(group) >= 3 and all(s in (3, 4) for s in sizes):
-            reason = "han-grouped"
-        elif has_context:
-            reason = "han-context"
-        elif (
-            len(group) == 1
-            and len(chars) in VALID_PHRASE_LENGTHS
-            and _is_separator(text[:start])
-            and _is_separator(text[end:])
-            and _han_checksum_ok(chars)
-        ):
-            reason = "han-whole-message"
-        else:
-            continue
-        found.append(SecretMatch(SecretKind.SEED_PHRASE, start, end, reason))
+        alone = len(group) == 1 and _is_separator(text[:start]) and _is_separator(text[end:])
+        if has_context or alone:
+            for token in group:
+                if len(token.group()) < MIN_PHRASE_WORDS:
+                    continue
+                for s, e in _glued_phrases(token.group(), anywhere=has_context):
+                    reason = "han-context" if has_context else "han-whole-message"
+                    spans.append((token.start() + s, token.start() + e, reason))
+        found += [SecretMatch(SecretKind.SEED_PHRASE, s, e, r) for s, e, r in spans]
     return found
 
 
