@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
@@ -38,3 +41,18 @@ class MixedTextTokenizer(JiebaTokenizer):
     def get_default_config() -> dict[str, Any]:
         """Same configuration as Jieba's."""
         return JiebaTokenizer.get_default_config()
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> MixedTextTokenizer:
+        """Load, and build Jieba's dictionary now rather than on the first user's message."""
+        import jieba
+
+        jieba.initialize()
+        return super().load(config, model_storage, resource, execution_context, **kwargs)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import base58
-from bech32 import bech32_decode, convertbits
+from bech32 import CHARSET, bech32_hrp_expand, bech32_polymod, convertbits
 from eth_hash.auto import keccak
 
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -62,14 +62,30 @@ def _base58check_payload(value: str) -> bytes | None:
     return payload
 
 
+_BECH32_CONST = 1
+_BECH32M_CONST = 0x2BC830A3
+
+
 def _bitcoin_bech32_ok(value: str) -> bool:
-    hrp, data = bech32_decode(value)
-    if hrp != "bc" or not data:
-        # bech32m (taproot, bc1p...) is rejected by the bech32 reference decoder's
-        # checksum; accept its shape so valid taproot addresses are not refused.
-        return bool(re.fullmatch(r"bc1p[02-9ac-hj-np-z]{58}", value.lower()))
-    program = convertbits(data[1:], 5, 8, False)
-    return program is not None and 2 <= len(program) <= 40
+    """BIP-173/BIP-350: v0 uses bech32 with a 20/32-byte program, v1+ bech32m."""
+    if value.lower() != value and value.upper() != value:
+        return False
+    value = value.lower()
+    hrp, _, data_part = value.rpartition("1")
+    if hrp != "bc" or len(data_part) < 7 or any(c not in CHARSET for c in data_part):
+        return False
+    data = [CHARSET.find(c) for c in data_part]
+    constant = bech32_polymod(bech32_hrp_expand(hrp) + data)
+    version, words = data[0], data[1:-6]
+    if version > 16:
+        return False
+    expected = _BECH32_CONST if version == 0 else _BECH32M_CONST
+    if constant != expected:
+        return False
+    program = convertbits(words, 5, 8, False)
+    if program is None or not 2 <= len(program) <= 40:
+        return False
+    return version != 0 or len(program) in (20, 32)
 
 
 def check_address(value: str) -> Checked:

@@ -41,7 +41,8 @@ def detect_language(text: str) -> Language | None:
     english = [
         w for w in words if w.lower() not in _NEUTRAL_WORDS and not (w.isupper() and len(w) > 1)
     ]
-    # Placeholders left by the secret guard are ours, not the user's words.
+    # English placeholders of the secret guard are ours, not the user's words (Chinese
+    # users often have English seed phrases); the Chinese placeholder counts as Chinese.
     english_count = len(english) - 3 * text.count("[redacted ")
     if han == 0:
         # Only tickers and jargon ("OK", "USDT") say nothing about the language.

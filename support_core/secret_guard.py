@@ -34,7 +34,10 @@ VALID_PHRASE_LENGTHS = frozenset({12, 15, 18, 21, 24})
 _CONTEXT_WINDOW = 40
 
 SEED_PLACEHOLDER = "[redacted seed phrase]"
+# A Chinese phrase leaves a Chinese placeholder, so the bot still answers in Chinese.
+SEED_PLACEHOLDER_ZH = "[已隐藏的助记词]"
 KEY_PLACEHOLDER = "[redacted private key]"
+PLACEHOLDERS = (SEED_PLACEHOLDER, SEED_PLACEHOLDER_ZH, KEY_PLACEHOLDER)
 
 
 class SecretKind(str, Enum):
@@ -214,7 +217,7 @@ def _looks_random(chars: str) -> bool:
 
     words = jieba.lcut(chars, HMM=False)
     in_words = sum(len(w) for w in words if len(w) > 1)
-    return in_words <= 0.4 * len(chars)
+    return in_words <= 0.5 * len(chars)
 
 
 def _glued_phrases(token: str, anywhere: bool) -> list[tuple[int, int]]:
@@ -315,22 +318,36 @@ def _han_runs(text: str) -> list[SecretMatch]:
     return found
 
 
-def _labelled_as_hash(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - _CONTEXT_WINDOW) : start]
-    after = text[end : end + _CONTEXT_WINDOW // 2]
-    window = before + " " + after
-    if _KEY_LABEL_RE.search(window):
-        return False
-    return bool(_HASH_LABEL_RE.search(window))
+def _nearest_label(text: str, start: int, end: int) -> str | None:
+    """'hash' or 'key': whichever label stands closest to the hex string, if any.
+
+    Placeholders of earlier redactions are blanked first: the word 'seed' in
+    "[redacted seed phrase]" labels nothing. On a tie the key label wins.
+    """
+    blanked = text
+    for placeholder in PLACEHOLDERS:
+        blanked = blanked.replace(placeholder, " " * len(placeholder))
+    before_start = max(0, start - _CONTEXT_WINDOW)
+    before = blanked[before_start:start]
+    after = blanked[end : end + _CONTEXT_WINDOW // 2]
+    best: tuple[int, int, str] | None = None  # (distance, tie-break, label)
+    for label, regex, rank in (("key", _KEY_LABEL_RE, 0), ("hash", _HASH_LABEL_RE, 1)):
+        for m in regex.finditer(before):
+            candidate = (len(before) - m.end(), rank, label)
+            best = candidate if best is None or candidate < best else best
+        for m in regex.finditer(after):
+            candidate = (m.start(), rank, label)
+            best = candidate if best is None or candidate < best else best
+    return best[2] if best else None
 
 
 def _hex_keys(text: str, expecting_tx_hash: bool) -> list[SecretMatch]:
     found = []
     for m in _HEX64_RE.finditer(text):
-        window = text[max(0, m.start() - _CONTEXT_WINDOW) : m.end() + _CONTEXT_WINDOW // 2]
-        if _KEY_LABEL_RE.search(window):
+        label = _nearest_label(text, m.start(), m.end())
+        if label == "key":
             found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), "hex-labelled"))
-        elif _labelled_as_hash(text, m.start(), m.end()) or expecting_tx_hash:
+        elif label == "hash" or expecting_tx_hash:
             continue
         else:
             found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), "hex-unlabelled"))
@@ -394,7 +411,9 @@ def redact(text: str, *, expecting_tx_hash: bool = False) -> Redaction:
     cursor = 0
     for match in matches:
         pieces.append(text[cursor : match.start])
-        pieces.append(match.kind.placeholder)
+        pieces.append(
+            SEED_PLACEHOLDER_ZH if match.reason.startswith("han") else match.kind.placeholder
+        )
         cursor = match.end
     pieces.append(text[cursor:])
     return Redaction("".join(pieces), tuple(matches))
@@ -402,7 +421,7 @@ def redact(text: str, *, expecting_tx_hash: bool = False) -> Redaction:
 
 def contains_placeholder(text: str) -> SecretKind | None:
     """The kind named by a placeholder left in ``text`` by an earlier redaction."""
-    if SEED_PLACEHOLDER in text:
+    if SEED_PLACEHOLDER in text or SEED_PLACEHOLDER_ZH in text:
         return SecretKind.SEED_PHRASE
     if KEY_PLACEHOLDER in text:
         return SecretKind.PRIVATE_KEY

@@ -1,14 +1,21 @@
 """Find the wallet facts a support agent needs in a user's message.
 
-Assets, networks, amounts, transaction hashes and addresses, found by rules
-(no learned model): they feed the NLU entities and the problem summary.
-Secrets are removed before any text reaches this module.
+Assets, networks, amounts, transaction hashes, addresses, times and quoted
+error messages, found by spaCy rule-based matching (``support_core.fact_matcher``:
+a blank pipeline, no learned model) in Chinese, English and mixed text. They
+feed the NLU entities and the problem summary. Secrets are removed before any
+text reaches this module.
+
+Normalised values: amount ``"500 USDT"`` (every digit kept, no exponent), asset
+``"USDT"``, network ``"TRON"``; tx_hash, address, time and error_message as the
+user wrote them (``fact_matcher.normalise_time`` reads a time).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from support_core.fact_matcher import match_facts
 
 ASSETS: dict[str, str] = {
     "btc": "BTC", "bitcoin": "BTC", "比特币": "BTC", "比特幣": "BTC", "大饼": "BTC",
@@ -36,40 +43,19 @@ NETWORKS: dict[str, str] = {
     "linea": "Linea", "scroll": "Scroll", "aptos": "Aptos", "sui": "Sui",
 }
 
-_ASSET_ALT = "|".join(sorted((re.escape(k) for k in ASSETS if k != "u"), key=len, reverse=True))
-_NETWORK_ALT = "|".join(sorted((re.escape(k) for k in NETWORKS), key=len, reverse=True))
-_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_CN_NUMBER = r"[一二两三四五六七八九十百千万]+"
-
-_NO_WORD_BEFORE = r"(?<![A-Za-z0-9])"
-_NO_WORD_AFTER = r"(?![A-Za-z0-9])"
-
-_ASSET_RE = re.compile(_NO_WORD_BEFORE + f"({_ASSET_ALT})" + _NO_WORD_AFTER, re.IGNORECASE)
-_NETWORK_RE = re.compile(_NO_WORD_BEFORE + f"({_NETWORK_ALT})" + _NO_WORD_AFTER, re.IGNORECASE)
-_AMOUNT_RE = re.compile(
-    _NO_WORD_BEFORE
-    + rf"(?P<number>{_NUMBER}|{_CN_NUMBER})\s*(?P<scale>[kKwW万千]?)\s*(?:个\s*)?"
-    + rf"(?P<asset>{_ASSET_ALT}|u)"
-    + _NO_WORD_AFTER,
-    re.IGNORECASE,
+# Tickers that are also everyday English words: alone they count only in capitals
+# ("I clicked a phishing link"), after a number they make an amount ("两千u", "10 sol").
+AMBIGUOUS_ASSETS: frozenset[str] = frozenset(
+    {"op", "dot", "link", "uni", "ton", "sol", "pol", "arb", "ada", "base", "u"}
 )
-_TX_HASH_RE = re.compile(r"(?<![0-9A-Za-z])(?:0x)?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
-_EVM_ADDRESS_RE = re.compile(r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])")
-_TRON_ADDRESS_RE = re.compile(r"(?<![0-9A-Za-z])T[1-9A-HJ-NP-Za-km-z]{33}(?![0-9A-Za-z])")
-_BTC_ADDRESS_RE = re.compile(
-    r"(?<![0-9A-Za-z])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![0-9A-Za-z])",
-    re.IGNORECASE,
+# Ambiguous words that are also things people count: "2 link" is two links, not LINK.
+COUNTABLE_ASSETS: frozenset[str] = frozenset({"op", "dot", "link", "uni", "ton", "base"})
+# Network names that are everyday words count in capitals or title case ("on Base").
+AMBIGUOUS_NETWORKS: frozenset[str] = frozenset({"base", "ton", "scroll", "lightning"})
+
+ENTITIES: tuple[str, ...] = (
+    "asset", "network", "amount", "tx_hash", "address", "time", "error_message",
 )
-
-# Tickers that are also everyday English words count only when written in capitals.
-_AMBIGUOUS = frozenset({"op", "dot", "link", "uni", "ton", "sol", "pol", "arb", "ada", "base", "u"})
-
-
-def _plausible(word: str) -> bool:
-    return word.lower() not in _AMBIGUOUS or word.isupper() or word == "Base"
-
-
-_CN_DIGITS = dict(zip("一二两三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 
 
 @dataclass(frozen=True)
@@ -82,65 +68,12 @@ class Fact:
     end: int
 
 
-def _cn_to_number(text: str) -> float | None:
-    total, section, current = 0, 0, 0
-    units = {"十": 10, "百": 100, "千": 1000}
-    for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch in units:
-            section += (current or 1) * units[ch]
-            current = 0
-        elif ch == "万":
-            total += (section + current) * 10000
-            section, current = 0, 0
-        else:
-            return None
-    return float(total + section + current)
-
-
-def _amount_value(number: str, scale: str) -> str | None:
-    if re.fullmatch(_CN_NUMBER, number):
-        value = _cn_to_number(number)
-    else:
-        value = float(number.replace(",", ""))
-    if value is None:
-        return None
-    value *= {"k": 1e3, "K": 1e3, "w": 1e4, "W": 1e4, "万": 1e4, "千": 1e3}.get(scale, 1)
-    return f"{value:g}" if value < 1e15 else None
-
-
 def find_facts(text: str) -> list[Fact]:
-    """All facts in ``text``, ordered by position, without overlaps between kinds."""
-    facts: list[Fact] = []
-    taken: list[tuple[int, int]] = []
+    """All facts in ``text``, ordered by position.
 
-    def add(entity: str, value: str, start: int, end: int) -> None:
-        if any(start < e and s < end for s, e in taken):
-            return
-        taken.append((start, end))
-        facts.append(Fact(entity, value, start, end))
-
-    for m in _TX_HASH_RE.finditer(text):
-        add("tx_hash", m.group(), m.start(), m.end())
-    for regex in (_EVM_ADDRESS_RE, _TRON_ADDRESS_RE, _BTC_ADDRESS_RE):
-        for m in regex.finditer(text):
-            add("address", m.group(), m.start(), m.end())
-    for m in _AMOUNT_RE.finditer(text):
-        value = _amount_value(m.group("number"), m.group("scale"))
-        if value is None:
-            continue
-        asset = ASSETS.get(m.group("asset").lower(), m.group("asset").upper())
-        add("amount", f"{value} {asset}", m.start(), m.end())
-        asset_start = m.start("asset")
-        facts.append(Fact("asset", asset, asset_start, m.end("asset")))
-    for m in _NETWORK_RE.finditer(text):
-        if not _plausible(m.group(1)):
-            continue
-        add("network", NETWORKS[m.group(1).lower()], m.start(), m.end())
-    for m in _ASSET_RE.finditer(text):
-        if not _plausible(m.group(1)):
-            continue
-        add("asset", ASSETS[m.group(1).lower()], m.start(), m.end())
-    facts.sort(key=lambda f: (f.start, f.entity))
-    return facts
+    Kinds do not overlap (the longest match wins), except that an amount's
+    asset is also reported on its own, a name that is both an asset and a
+    network ("TON", "bitcoin") is reported as both, and an error message may
+    contain other facts. ``text[f.start:f.end]`` is always the surface matched.
+    """
+    return [Fact(*span) for span in match_facts(text)]

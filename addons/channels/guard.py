@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from support_core.secret_guard import redact
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
+TX_HASH_SLOT_REQUEST = "ticket_tx_hash"
+_BARE_HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 SECRET_METADATA_KEY = "secret_redacted"
 
 
@@ -68,3 +72,19 @@ def with_secret_metadata(metadata: dict | None, guarded: GuardedText) -> dict:
     if guarded.secret_kinds:
         merged[SECRET_METADATA_KEY] = list(guarded.secret_kinds)
     return merged
+
+
+async def tx_hash_expected(agent: Any, sender_id: str, raw: object) -> bool:
+    """Whether the bot just asked this conversation for a transaction hash.
+
+    Only then is an unlabelled 64-hex answer a hash rather than a private key.
+    The tracker is read only when the message holds such a string, so ordinary
+    messages cost nothing extra.
+    """
+    if not isinstance(raw, str) or not _BARE_HEX64.search(raw) or agent is None:
+        return False
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return False
+    tracker = await store.retrieve(sender_id)
+    return tracker is not None and tracker.get_slot("requested_slot") == TX_HASH_SLOT_REQUEST

@@ -14,7 +14,12 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from addons.channels.guard import MessageRejected, guard_text, with_secret_metadata
+from addons.channels.guard import (
+    MessageRejected,
+    guard_text,
+    tx_hash_expected,
+    with_secret_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +52,10 @@ class GuardedRestInput(RestInput):
                 return _error(
                     422, "invalid_sender", "'sender' must be a non-empty string (128 chars max)."
                 )
+            agent = getattr(request.app.ctx, "agent", None)
+            expecting = await tx_hash_expected(agent, sender, body.get("message"))
             try:
-                guarded = guard_text(body.get("message"))
+                guarded = guard_text(body.get("message"), expecting_tx_hash=expecting)
             except MessageRejected as rejected:
                 status = 413 if rejected.code == "message_too_long" else 422
                 return _error(status, rejected.code, rejected.detail)

@@ -17,12 +17,18 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
-from sanic import response
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from addons.channels.guard import MessageRejected, guard_text, with_secret_metadata
+from addons.channels.guard import (
+    MessageRejected,
+    guard_text,
+    tx_hash_expected,
+    with_secret_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +88,9 @@ class GuardedSocketIOInput(SocketIOInput):
             else:
                 sender_id = sid
             output_channel = SocketIOOutput(sio, self.bot_message_evt)
+            expecting = await tx_hash_expected(_rasa_agent(), sender_id, data.get("message"))
             try:
-                guarded = guard_text(data.get("message"))
+                guarded = guard_text(data.get("message"), expecting_tx_hash=expecting)
             except MessageRejected as rejected:
                 await sio.emit(
                     self.bot_message_evt,
@@ -111,3 +118,11 @@ class GuardedSocketIOInput(SocketIOInput):
             )
 
         return webhook
+
+
+def _rasa_agent() -> Any:
+    """Rasa's agent, from the one Sanic app of the server (None outside a server)."""
+    try:
+        return getattr(Sanic.get_app().ctx, "agent", None)
+    except SanicException:
+        return None

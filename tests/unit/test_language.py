@@ -9,7 +9,7 @@ import bech32
 import pytest
 
 from support_core.language import detect_language
-from support_core.secret_guard import KEY_PLACEHOLDER, SEED_PLACEHOLDER
+from support_core.secret_guard import KEY_PLACEHOLDER, SEED_PLACEHOLDER, SEED_PLACEHOLDER_ZH
 
 
 def tx_hash() -> str:
@@ -171,6 +171,10 @@ def test_placeholder_does_not_make_chinese_english(placeholder):
     assert detect_language(f"我的助记词是 {placeholder}") == "zh"
     assert detect_language(f"{placeholder} 这个对吗") == "zh"
     assert detect_language(f"这个 {placeholder} 是我的私钥吗") == "zh"
+
+
+def test_chinese_placeholder_counts_as_chinese():
+    assert detect_language(SEED_PLACEHOLDER_ZH) == "zh"
 
 
 @pytest.mark.parametrize("placeholder", [SEED_PLACEHOLDER, KEY_PLACEHOLDER])

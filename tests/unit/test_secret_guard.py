@@ -21,6 +21,7 @@ from mnemonic import Mnemonic
 from support_core.secret_guard import (
     KEY_PLACEHOLDER,
     SEED_PLACEHOLDER,
+    SEED_PLACEHOLDER_ZH,
     Redaction,
     SecretKind,
     SecretMatch,
@@ -113,7 +114,11 @@ def btc_bech32_address(witver: int = 0, size: int = 20, *, wif_shaped: bool = Fa
 
 
 def without_placeholders(text: str) -> str:
-    return text.replace(SEED_PLACEHOLDER, " ").replace(KEY_PLACEHOLDER, " ")
+    return (
+        text.replace(SEED_PLACEHOLDER, " ")
+        .replace(SEED_PLACEHOLDER_ZH, " ")
+        .replace(KEY_PLACEHOLDER, " ")
+    )
 
 
 def remaining_words(text: str) -> set[str]:
@@ -130,7 +135,8 @@ def assert_latin_phrase_gone(result: Redaction, words: list[str], context: str =
 
 
 def assert_han_phrase_gone(result: Redaction, written: str) -> None:
-    assert SEED_PLACEHOLDER in result.text
+    """A Chinese phrase leaves the Chinese placeholder, so the reply stays in Chinese."""
+    assert SEED_PLACEHOLDER_ZH in result.text
     assert written not in result.text
     assert "".join(ch for ch in written if not ch.isspace()) not in result.text
 
@@ -425,7 +431,7 @@ def test_chinese_phrase_separated(lang, strength, sep):
         words = phrase(lang, strength)
         written = sep.join(words)
         result = redact(written)
-        assert result.text == SEED_PLACEHOLDER, result.text
+        assert result.text == SEED_PLACEHOLDER_ZH, result.text
         assert_han_phrase_gone(result, written)
 
 
@@ -459,7 +465,7 @@ def test_chinese_phrase_grouped(lang, strength, size, sep):
         words = phrase(lang, strength)
         written = grouped(words, size, sep)
         result = redact(written)
-        assert result.text == SEED_PLACEHOLDER, (written, result.text)
+        assert result.text == SEED_PLACEHOLDER_ZH, (written, result.text)
 
 
 @pytest.mark.parametrize("lang", HAN_LANGS)
@@ -520,7 +526,7 @@ def test_chinese_24_word_phrase_glued_after_context_word(lang):
     for _ in range(TRIES):
         written = "".join(phrase(lang, 256))
         result = redact(f"我的助记词是：{written}")
-        assert result.text == f"我的助记词是：{SEED_PLACEHOLDER}"
+        assert result.text == f"我的助记词是：{SEED_PLACEHOLDER_ZH}"
 
 
 @pytest.mark.parametrize("lang", HAN_LANGS)
@@ -928,7 +934,8 @@ def test_everything_at_once():
     assert "，".join(zh_words) not in result.text
     assert result.kinds == ["private_key", "seed_phrase"]
     assert result.text.count(KEY_PLACEHOLDER) == 3
-    assert result.text.count(SEED_PLACEHOLDER) == 2
+    assert result.text.count(SEED_PLACEHOLDER) == 1
+    assert result.text.count(SEED_PLACEHOLDER_ZH) == 1
 
 
 @pytest.mark.parametrize("lang", ALL_LANGS)
@@ -937,5 +944,6 @@ def test_every_language_as_generated_is_redacted(lang, strength):
     for _ in range(TRIES):
         written = Mnemonic(lang).generate(strength)
         result = redact(written)
-        assert result.text == SEED_PLACEHOLDER, (lang, written, result.text)
+        expected = SEED_PLACEHOLDER_ZH if lang.startswith("chinese") else SEED_PLACEHOLDER
+        assert result.text == expected, (lang, written, result.text)
         assert result.kinds == ["seed_phrase"]

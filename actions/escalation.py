@@ -1,0 +1,246 @@
+"""From a chat to a ticket: start the form with what is known, submit it, fix or drop it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import ticket_fields as fields
+from actions.conversation_summary import (
+    build_summary,
+    collect_facts,
+    latest_problem,
+    problem_messages,
+    transcript,
+    user_turns,
+)
+from actions.handoff_client import HandoffClient, HandoffRejected, HandoffUnavailable
+from actions.outbox import TICKET, Outbox, OutboxFlusher
+from actions.runtime import shared_client, shared_flusher, shared_outbox
+from actions.ticket_form import FORM_SLOTS, language_of
+from support_core.chains import InvalidValue, check_address, check_tx_hash
+
+logger = logging.getLogger(__name__)
+
+REASON_REQUESTED = "requested_human"
+REASON_SELF_HELP = "self_help_failed"
+REASON_FALLBACK = "fallback"
+REASON_SECURITY = "security"
+
+_HELPER_SLOTS = ("ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason")
+
+
+def _last_bot_action_before_user(events: list[dict[str, Any]]) -> str | None:
+    seen_user = False
+    for event in reversed(events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action":
+            name = event.get("name") or ""
+            if name.startswith("utter_"):
+                return name
+    return None
+
+
+def escalation_reason(tracker: Tracker) -> str:
+    """Why this chat is becoming a ticket, for the agent and the reports."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "account_compromised":
+        return REASON_SECURITY
+    previous = _last_bot_action_before_user(tracker.events)
+    if previous == "utter_fallback_twice":
+        return REASON_FALLBACK
+    if previous == "utter_offer_ticket":
+        return REASON_SELF_HELP
+    return REASON_REQUESTED
+
+
+def _valid(check: Any, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return check(value).value
+    except InvalidValue:
+        return None
+
+
+def prefilled_slots(tracker: Tracker) -> dict[str, Any]:
+    """Form values the user already gave earlier in the chat."""
+    events = tracker.events
+    facts = collect_facts(events)
+    problem = latest_problem(events)
+    values: dict[str, Any] = {
+        "ticket_problem": problem,
+        "ticket_category": fields.category_for(problem),
+        "ticket_tx_hash": _valid(check_tx_hash, (facts.get("tx_hash") or [None])[0]),
+        "ticket_wallet_address": _valid(check_address, (facts.get("address") or [None])[0]),
+        "ticket_occurred_at": (facts.get("time") or [None])[0],
+    }
+    for event in user_turns(events):
+        email = fields.email_in(event["text"])
+        if email and fields.valid_email(email):
+            values["ticket_email"] = email
+    description = " / ".join(problem_messages(events))
+    if description and fields.is_specific(description):
+        values["ticket_description"] = description[:4000]
+    return {slot: value for slot, value in values.items() if value is not None}
+
+
+class ActionStartTicket(Action):
+    """Prepares the ticket form: reason, category and every value already known."""
+
+    def name(self) -> str:
+        """Runs right before ``ticket_form``."""
+        return "action_start_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Reset the form, then fill what the chat already says."""
+        if tracker.get_slot("handoff_active"):
+            return []
+        reason = escalation_reason(tracker)
+        events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS + _HELPER_SLOTS]
+        events.append(SlotSet("escalation_reason", reason))
+        prefilled = prefilled_slots(tracker)
+        if reason == REASON_SECURITY:
+            prefilled["ticket_category"] = "security"
+        events += [SlotSet(slot, value) for slot, value in prefilled.items()]
+        dispatcher.utter_message(
+            response="utter_ticket_intro_urgent" if reason == REASON_SECURITY
+            else "utter_ticket_intro"
+        )
+        return events
+
+
+def ticket_payload(tracker: Tracker) -> dict[str, Any]:
+    """The ticket as the handoff service expects it."""
+    language = language_of(tracker)
+    reason = tracker.get_slot("escalation_reason") or REASON_REQUESTED
+
+    def value(slot: str) -> str | None:
+        raw = tracker.get_slot(slot)
+        return None if raw in (None, "", fields.SKIPPED) else str(raw)
+
+    return {
+        "conversation_id": tracker.sender_id,
+        "category": tracker.get_slot("ticket_category") or "technical",
+        "title": value("ticket_title") or "",
+        "description": value("ticket_description") or "",
+        "language": language,
+        "contact_email": value("ticket_email"),
+        "tx_hash": value("ticket_tx_hash"),
+        "wallet_address": value("ticket_wallet_address"),
+        "chain": value("ticket_chain"),
+        "occurred_at_text": value("ticket_occurred_at"),
+        "escalation_reason": reason,
+        "summary": build_summary(tracker.events, reason=reason, language=language),
+        "transcript": transcript(tracker.events),
+    }
+
+
+def idempotency_key(tracker: Tracker) -> str:
+    """Conversation id + the confirming message's id: a retry of it is the same ticket."""
+    message_id = tracker.latest_message.get("message_id") or "no-message-id"
+    return f"{tracker.sender_id}:{message_id}"
+
+
+def _reset_form() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in FORM_SLOTS + _HELPER_SLOTS]
+
+
+class ActionSubmitTicket(Action):
+    """Sends the confirmed ticket; queues it when the service is down."""
+
+    def __init__(
+        self,
+        client: HandoffClient | None = None,
+        outbox: Outbox | None = None,
+        flusher: OutboxFlusher | None = None,
+    ) -> None:
+        """Collaborators are injectable for tests; by default the shared ones."""
+        self._client = client
+        self._outbox = outbox
+        self._flusher = flusher
+
+    def name(self) -> str:
+        """Runs when the form is complete."""
+        return "action_submit_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Create the ticket and tell the user its reference and what happens next."""
+        if tracker.get_slot("handoff_active") and tracker.get_slot("ticket_ref"):
+            dispatcher.utter_message(
+                response="utter_ticket_already_open", ref=tracker.get_slot("ticket_ref")
+            )
+            return _reset_form()
+        if not tracker.get_slot("ticket_confirmed"):
+            return _reset_form()
+        client = self._client or shared_client()
+        payload = ticket_payload(tracker)
+        key = idempotency_key(tracker)
+        try:
+            ticket = await asyncio.to_thread(client.create_ticket, payload, key)
+        except HandoffUnavailable:
+            outbox = self._outbox or shared_outbox()
+            await asyncio.to_thread(outbox.put, TICKET, key, tracker.sender_id, payload)
+            (self._flusher or shared_flusher()).ensure_running()
+            dispatcher.utter_message(response="utter_ticket_queued")
+            return [*_reset_form(), SlotSet("handoff_active", True), SlotSet("ticket_ref", None)]
+        except HandoffRejected as rejected:
+            logger.error("Ticket refused by the handoff service: %s", rejected)
+            dispatcher.utter_message(response="utter_ticket_refused")
+            return _reset_form()
+        dispatcher.utter_message(response="utter_ticket_created", ref=ticket["ref"])
+        return [
+            *_reset_form(),
+            SlotSet("ticket_ref", ticket["ref"]),
+            SlotSet("handoff_active", True),
+        ]
+
+
+class ActionCorrectTicketField(Action):
+    """The user wants to change a field: clear it so the form asks again."""
+
+    def name(self) -> str:
+        """Runs on ``correct_ticket`` (or a 'no' at the summary) inside the form."""
+        return "action_correct_ticket_field"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Clear the named field, or ask which one."""
+        named = next(
+            (e.get("value") for e in tracker.latest_message.get("entities", [])
+             if e.get("entity") == "ticket_field"),
+            None,
+        ) or fields.field_named_in(tracker.latest_message.get("text") or "")
+        if named not in FORM_SLOTS:
+            dispatcher.utter_message(response="utter_ask_which_field")
+            return [SlotSet("ticket_confirmed", None)]
+        dispatcher.utter_message(response="utter_ok_correct_field")
+        return [SlotSet(named, None), SlotSet("ticket_confirmed", None)]
+
+
+class ActionResetTicketForm(Action):
+    """Forget the half-filled ticket after the user cancels."""
+
+    def name(self) -> str:
+        """Runs after the form is deactivated by ``cancel``."""
+        return "action_reset_ticket_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Clear every form slot."""
+        return _reset_form()

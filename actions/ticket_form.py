@@ -1,0 +1,243 @@
+"""The ticket form: validates every field and asks only what the chat did not already say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import ticket_fields as fields
+from actions.conversation_summary import collect_facts, latest_problem
+from support_core.chains import InvalidValue, check_address, check_tx_hash
+
+FORM_SLOTS = (
+    "ticket_category",
+    "ticket_title",
+    "ticket_description",
+    "ticket_occurred_at",
+    "ticket_tx_hash",
+    "ticket_wallet_address",
+    "ticket_email",
+    "ticket_confirmed",
+)
+_MAX_TITLE = 120
+_MAX_DESCRIPTION = 4000
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language slot, defaulting to Chinese."""
+    return "en" if tracker.get_slot("language") == "en" else "zh"
+
+
+def _latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _problem(tracker: Tracker) -> str | None:
+    return tracker.get_slot("ticket_problem") or latest_problem(tracker.events)
+
+
+class ValidateTicketForm(FormValidationAction):
+    """Validation for ``ticket_form`` (one method per field, as rasa_sdk expects)."""
+
+    def name(self) -> str:
+        """Rasa calls ``validate_<form>`` after every user message in the form."""
+        return "validate_ticket_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """Hash and address only where the problem needs them."""
+        problem = _problem(tracker)
+        category = tracker.get_slot("ticket_category")
+        needed = []
+        for slot in domain_slots:
+            if slot == "ticket_tx_hash" and not fields.needs_tx_hash(problem, category):
+                continue
+            if slot == "ticket_wallet_address" and not fields.needs_address(problem, category):
+                continue
+            needed.append(slot)
+        return needed
+
+    def validate_ticket_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """One of the six categories, typed or chosen by button."""
+        category = value if value in fields.CATEGORIES else fields.category_from_text(str(value))
+        if category is None:
+            dispatcher.utter_message(response="utter_invalid_category")
+            return {"ticket_category": None}
+        return {"ticket_category": category}
+
+    def validate_ticket_title(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A short clear title; 'yes' takes the suggested one."""
+        suggestion = tracker.get_slot("ticket_title_suggestion")
+        if _latest_intent(tracker) == "affirm" and suggestion:
+            return {"ticket_title": suggestion}
+        title = " ".join(str(value).split())
+        if len(title) < 4 or fields.is_skip(title):
+            dispatcher.utter_message(response="utter_invalid_title")
+            return {"ticket_title": None}
+        if len(title) > _MAX_TITLE:
+            dispatcher.utter_message(response="utter_title_too_long")
+            return {"ticket_title": None}
+        return {"ticket_title": title}
+
+    def validate_ticket_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Specific enough to act on; a vague one gets the guide's follow-up question."""
+        text = str(value).strip()
+        if len(text) > _MAX_DESCRIPTION:
+            dispatcher.utter_message(response="utter_description_too_long")
+            return {"ticket_description": None}
+        if not fields.is_specific(text):
+            dispatcher.utter_message(response="utter_description_too_vague")
+            return {"ticket_description": None}
+        return {"ticket_description": text}
+
+    def validate_ticket_occurred_at(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A time or date as the user says it, or 'don't remember'."""
+        text = str(value).strip()
+        if fields.is_unknown_time(text) or fields.is_skip(text):
+            return {"ticket_occurred_at": fields.SKIPPED}
+        if not fields.looks_like_time(text):
+            dispatcher.utter_message(response="utter_invalid_time")
+            return {"ticket_occurred_at": None}
+        return {"ticket_occurred_at": text[:200]}
+
+    def validate_ticket_tx_hash(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A well-formed transaction hash, or 'skip'."""
+        text = str(value).strip()
+        if fields.is_skip(text):
+            return {"ticket_tx_hash": fields.SKIPPED}
+        candidate = _first_fact(text, "tx_hash")
+        if candidate is None and _first_fact(text, "address") is not None:
+            dispatcher.utter_message(response="utter_tx_hash_is_address")
+            return {"ticket_tx_hash": None}
+        candidate = candidate or text
+        try:
+            return {"ticket_tx_hash": check_tx_hash(candidate).value}
+        except InvalidValue as invalid:
+            response = (
+                "utter_tx_hash_is_address"
+                if invalid.reason == "looks_like_address"
+                else "utter_invalid_tx_hash"
+            )
+            dispatcher.utter_message(response=response)
+            return {"ticket_tx_hash": None}
+
+    def validate_ticket_wallet_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An address valid for its chain (EIP-55 when mixed case), or 'skip'."""
+        text = str(value).strip()
+        if fields.is_skip(text):
+            return {"ticket_wallet_address": fields.SKIPPED}
+        candidate = _first_fact(text, "address") or text
+        try:
+            checked = check_address(candidate)
+        except InvalidValue as invalid:
+            response = (
+                "utter_address_checksum_failed"
+                if invalid.reason.endswith("checksum") or invalid.reason.endswith("bech32")
+                else "utter_invalid_address"
+            )
+            dispatcher.utter_message(response=response)
+            return {"ticket_wallet_address": None}
+        return {"ticket_wallet_address": checked.value, "ticket_chain": checked.chain}
+
+    def validate_ticket_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An e-mail address for the reply, or 'skip' (the agent then answers in this chat)."""
+        text = str(value).strip()
+        if fields.is_skip(text):
+            return {"ticket_email": fields.SKIPPED}
+        email = fields.email_in(text) or text
+        if not fields.valid_email(email):
+            dispatcher.utter_message(response="utter_invalid_email")
+            return {"ticket_email": None}
+        return {"ticket_email": email}
+
+
+def _first_fact(text: str, entity: str) -> str | None:
+    from support_core.wallet_facts import find_facts
+
+    for fact in find_facts(text):
+        if fact.entity == entity:
+            return fact.value
+    return None
+
+
+class ActionAskTicketTitle(Action):
+    """Asks for a title, offering one made from the problem and its facts."""
+
+    def name(self) -> str:
+        """Called by the form instead of a plain ``utter_ask_ticket_title``."""
+        return "action_ask_ticket_title"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Suggest a title when one can be made."""
+        suggestion = fields.suggested_title(
+            _problem(tracker), collect_facts(tracker.events), language_of(tracker)
+        )
+        if suggestion:
+            dispatcher.utter_message(response="utter_ask_ticket_title_suggested", title=suggestion)
+        else:
+            dispatcher.utter_message(response="utter_ask_ticket_title")
+        return [{"event": "slot", "name": "ticket_title_suggestion", "value": suggestion}]
+
+
+class ActionAskTicketConfirmed(Action):
+    """Shows the ticket as it will be sent and asks to submit, correct or cancel."""
+
+    def name(self) -> str:
+        """Called by the form for the last slot, ``ticket_confirmed``."""
+        return "action_ask_ticket_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Render the summary in the user's language."""
+        language = language_of(tracker)
+        dispatcher.utter_message(
+            response="utter_ask_ticket_confirmed", **summary_fields(tracker, language)
+        )
+        return []
+
+
+def summary_fields(tracker: Tracker, language: str) -> dict[str, str]:
+    """The form's values, ready to show the user ('—' for skipped ones)."""
+    index = 0 if language == "zh" else 1
+    none = "—"
+
+    def shown(slot: str) -> str:
+        value = tracker.get_slot(slot)
+        return none if value in (None, fields.SKIPPED, "") else str(value)
+
+    category = tracker.get_slot("ticket_category")
+    return {
+        "category": fields.CATEGORY_LABELS.get(category, (none, none))[index],
+        "title": shown("ticket_title"),
+        "description": shown("ticket_description"),
+        "occurred_at": shown("ticket_occurred_at"),
+        "tx_hash": shown("ticket_tx_hash"),
+        "address": shown("ticket_wallet_address"),
+        "email": shown("ticket_email"),
+    }

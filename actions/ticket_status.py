@@ -1,0 +1,72 @@
+"""'Where is my ticket?': the real status from the handoff service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.handoff_client import HandoffClient, HandoffUnavailable, TicketNotFound
+from actions.outbox import TICKET, Outbox
+from actions.runtime import shared_client, shared_outbox
+from actions.ticket_form import language_of
+
+STATUS_LABELS = {
+    "open": ("已提交，等待客服接单", "submitted, waiting for an agent"),
+    "assigned": ("客服 {agent} 正在处理", "being handled by {agent}"),
+    "resolved": ("已解决", "resolved"),
+    "closed": ("已关闭", "closed"),
+}
+
+
+def status_text(ticket: dict, language: str) -> str:
+    """The ticket's status in words, naming the agent when there is one."""
+    zh, en = STATUS_LABELS.get(ticket.get("status", ""), (ticket.get("status", ""),) * 2)
+    label = zh if language == "zh" else en
+    agent = ticket.get("assignee")
+    if not agent:
+        return "客服正在处理" if language == "zh" and ticket.get("status") == "assigned" else (
+            label.format(agent="an agent")
+        )
+    return label.format(agent=agent)
+
+
+class ActionCheckTicketStatus(Action):
+    """Answers with the status of this conversation's ticket."""
+
+    def __init__(self, client: HandoffClient | None = None, outbox: Outbox | None = None) -> None:
+        """Collaborators are injectable for tests; by default the shared ones."""
+        self._client = client
+        self._outbox = outbox
+
+    def name(self) -> str:
+        """Runs on ``check_ticket_status``."""
+        return "action_check_ticket_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Queued, found, none yet, or the service cannot be reached: say which."""
+        outbox = self._outbox or shared_outbox()
+        queued = await asyncio.to_thread(outbox.pending, tracker.sender_id)
+        if any(entry.kind == TICKET for entry in queued):
+            dispatcher.utter_message(response="utter_ticket_status_queued")
+            return []
+        client = self._client or shared_client()
+        try:
+            ticket = await asyncio.to_thread(client.conversation_ticket, tracker.sender_id)
+        except TicketNotFound:
+            dispatcher.utter_message(response="utter_no_ticket_yet")
+            return []
+        except HandoffUnavailable:
+            dispatcher.utter_message(response="utter_service_unreachable")
+            return []
+        dispatcher.utter_message(
+            response="utter_ticket_status",
+            ref=ticket["ref"],
+            status=status_text(ticket, language_of(tracker)),
+        )
+        return [SlotSet("ticket_ref", ticket["ref"])]

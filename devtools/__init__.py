@@ -1,0 +1,1 @@
+"""Tools for developers, tests and benchmarks: starting the real processes locally."""

@@ -1,0 +1,201 @@
+"""Start the assistant's real processes (Rasa, action server, handoff service) on free ports.
+
+Used by the integration tests and the benchmarks, so both exercise exactly
+what `make run` starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEFAULT_MODEL = ROOT / "models" / "current.tar.gz"
+
+QUIET_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+class ProcessFailed(RuntimeError):
+    """A process exited or did not become ready in time."""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Process:
+    """A started child process with its log file."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything the process has written so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """Stop the process group (Rasa starts helpers of its own)."""
+        if self.popen.poll() is not None:
+            return
+        try:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+def start_process(
+    name: str, args: list[str], log_dir: Path, env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+) -> Process:
+    """Start ``args`` in its own process group, output to ``log_dir/name.log``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    merged = {**os.environ, **QUIET_ENV, **(env or {})}
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(
+            args, cwd=cwd, env=merged, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Process(name, popen, log_path)
+
+
+def wait_until_ready(process: Process, url: str, timeout: float = 180.0) -> None:
+    """Poll ``url`` until it answers 200; fail early if the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise ProcessFailed(f"{process.name} exited early:\n{process.log()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise ProcessFailed(f"{process.name} not ready after {timeout}s:\n{process.log()[-3000:]}")
+
+
+@dataclass
+class Stack:
+    """URLs and handles of a running assistant."""
+
+    rasa_url: str
+    actions_url: str
+    auth_token: str
+    workdir: Path
+    tracker_store_url: str
+    processes: list[Process] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rest_webhook(self) -> str:
+        """The REST channel's webhook."""
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
+        """Send a message over the REST channel; return the bot's messages."""
+        response = requests.post(
+            self.rest_webhook, json={"sender": sender, "message": text}, timeout=timeout
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> dict:
+        """The conversation as Rasa's HTTP API returns it."""
+        response = requests.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker",
+            params={"token": self.auth_token}, timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        """Stop every process, newest first."""
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def write_endpoints(path: Path, actions_port: int, lock_store: str = "in_memory") -> Path:
+    """An endpoints file pointing at the given action server port."""
+    path.write_text(
+        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
+        "tracker_store:\n  type: addons.tracker_store.UrlSQLTrackerStore\n"
+        f"lock_store:\n  type: {lock_store}\n"
+    )
+    return path
+
+
+@contextmanager
+def running_stack(
+    workdir: Path,
+    model: Path = DEFAULT_MODEL,
+    tracker_store_url: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Start the action server and Rasa (REST + socket.io) and stop them afterwards."""
+    if not model.exists():
+        raise ProcessFailed(f"no trained model at {model}: run `make train`")
+    workdir.mkdir(parents=True, exist_ok=True)
+    rasa_port, actions_port = free_port(), free_port()
+    token = secrets.token_urlsafe(16)
+    tracker_url = tracker_store_url or f"sqlite:///{workdir / 'tracker.db'}"
+    run_env = {
+        "TRACKER_STORE_URL": tracker_url,
+        "RASA_AUTH_TOKEN": token,
+        "OUTBOX_PATH": str(workdir / "outbox.db"),
+        **(env or {}),
+    }
+    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port)
+    stack = Stack(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        actions_url=f"http://127.0.0.1:{actions_port}",
+        auth_token=token,
+        workdir=workdir,
+        tracker_store_url=tracker_url,
+        extra_env=run_env,
+    )
+    try:
+        actions = start_process(
+            "actions",
+            [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+             "--port", str(actions_port)],
+            workdir, run_env,
+        )
+        stack.processes.append(actions)
+        rasa = start_process(
+            "rasa",
+            [str(BIN / "rasa"), "run", "--model", str(model), "--enable-api",
+             "--auth-token", token, "--port", str(rasa_port), "--cors", "*",
+             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
+            workdir, run_env,
+        )
+        stack.processes.append(rasa)
+        wait_until_ready(actions, f"{stack.actions_url}/health")
+        wait_until_ready(rasa, f"{stack.rasa_url}/status?token={token}")
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,83 @@
+"""Shared fixtures: the model trained once per run (by `make test`) and the running assistant."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from devtools.stack import DEFAULT_MODEL, QUIET_ENV, ROOT, Stack, running_stack
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def rasa_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run the rasa command line of this venv in the project root."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), *args],
+        cwd=ROOT, env={**os.environ, **QUIET_ENV}, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model `make test` trained (once per run, shared by every test)."""
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no model at {DEFAULT_MODEL}: run the tests with `make test`")
+    return DEFAULT_MODEL
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Rasa + action server on free ports, tracker store in a fresh SQLite file."""
+    with running_stack(tmp_path_factory.mktemp("stack"), trained_model) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    name = f"wallet_support_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def new_sender() -> str:
+    """A conversation id nobody used before."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def stored_events(tracker_store_url: str, sender: str) -> list[str]:
+    """The raw JSON of every event Rasa stored for ``sender``."""
+    engine = sa.create_engine(tracker_store_url, future=True)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+            )
+            return [row[0] for row in rows]
+    finally:
+        engine.dispose()

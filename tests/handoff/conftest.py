@@ -1,0 +1,123 @@
+"""Fixtures of the handoff service tests: databases (SQLite and PostgreSQL), services, apps."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sanic import Sanic
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from handoff_service.config import Settings
+from handoff_service.db import make_engine, make_session_factory, upgrade
+from handoff_service.models import Agent, Base
+from handoff_service.services import HandoffService
+from tests.handoff.helpers import FakeClock, empty_postgres_schema
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sanic_test_mode() -> Iterator[None]:
+    """Let several Sanic apps start in one process.
+
+    Sanic rewrites some of its own methods when an app starts; in test mode
+    it keeps the originals so the next app can be started too.
+    """
+    previous = Sanic.test_mode
+    Sanic.test_mode = True
+    yield
+    Sanic.test_mode = previous
+
+
+@pytest.fixture(scope="session")
+def handoff_postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"handoff_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL is not reachable at {make_url(POSTGRES_ADMIN_URL)!r} ({exc.orig}); "
+            "start it or deselect these tests with -m 'not postgres'"
+        )
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty database: a SQLite file, or the session's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'handoff.db'}"
+    return empty_postgres_schema(request.getfixturevalue("handoff_postgres_url"))
+
+
+@pytest.fixture
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on ``database_url`` after ``db upgrade``."""
+    engine = make_engine(Settings(database_url=database_url))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_file_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file URL in a fresh folder (the folder is created by the engine)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'state' / 'handoff.db'}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A controllable clock."""
+    return FakeClock()
+
+
+@pytest.fixture
+def memory_session() -> Iterator[Session]:
+    """A session on an in-memory SQLite database with the schema created."""
+    engine = make_engine(Settings(database_url="sqlite://"))
+    Base.metadata.create_all(engine)
+    with make_session_factory(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def service(memory_session: Session, clock: FakeClock) -> HandoffService:
+    """The service on an in-memory database and a fake clock."""
+    return HandoffService(memory_session, clock)
+
+
+@pytest.fixture
+def alice(service: HandoffService) -> Agent:
+    """An agent called alice."""
+    return service.add_agent("alice")[0]
+
+
+@pytest.fixture
+def bob(service: HandoffService) -> Agent:
+    """An agent called bob."""
+    return service.add_agent("bob")[0]

@@ -1,0 +1,181 @@
+"""Test helpers for the handoff service: fake notifier, fake clock, live server, payloads."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sanic import Sanic
+
+from handoff_service.notifier import Notification, NotificationFailed
+
+START = datetime(2025, 11, 25, 9, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        """Move forward and return the new time."""
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+class FakeNotifier:
+    """Records every notification; fails every call when ``failing`` is set."""
+
+    def __init__(self, failing: bool = False) -> None:
+        self.failing = failing
+        self.calls: list[Notification] = []
+        self._changed = threading.Condition()
+
+    def notify(self, notification: Notification) -> None:
+        with self._changed:
+            self.calls.append(notification)
+            self._changed.notify_all()
+        if self.failing:
+            raise NotificationFailed("cannot reach Rasa: ConnectionError")
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Notification]:
+        """Block until ``count`` notifications arrived (they are delivered off the request)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.calls) >= count, timeout):
+                raise AssertionError(f"expected {count} notifications, got {self.calls}")
+            return list(self.calls)
+
+    @property
+    def intents(self) -> list[str]:
+        """The intents triggered so far, in order."""
+        return [c.intent for c in self.calls]
+
+
+class LiveServer:
+    """A Sanic app served on a free local port from a background thread.
+
+    The real HTTP stack (body size limit, keep-alive, error handlers) without
+    a child process, so a test can hand the app fakes.
+    """
+
+    def __init__(self, app: Sanic) -> None:
+        self.app = app
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="live-sanic", daemon=True)
+
+    def start(self) -> LiveServer:
+        """Serve, returning once the server accepts connections."""
+        self._thread.start()
+        if not self._ready.wait(15):
+            raise RuntimeError("the test server did not start")
+        if self._failed is not None:
+            raise RuntimeError("the test server failed to start") from self._failed
+        return self
+
+    def stop(self) -> None:
+        """Run the shutdown listeners and stop the thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(15)
+        if self._failed is not None:
+            raise RuntimeError("the test server failed") from self._failed
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:
+            # Re-raised in the test's thread by start() or stop().
+            self._failed = exc
+            self._ready.set()
+        finally:
+            loop.close()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = await self.app.create_server(
+            sock=self._sock, return_asyncio_server=True, access_log=False
+        )
+        assert server is not None
+        await server.startup()
+        await server.before_start()
+        await server.after_start()
+        self._ready.set()
+        await self._stop.wait()
+        # The same shutdown sequence as Sanic's own runner: stop accepting,
+        # close idle keep-alive connections, give busy ones a moment, abort.
+        await server.before_stop()
+        server.close()
+        await server.wait_closed()
+        for connection in list(server.connections):
+            connection.close_if_idle()
+        for _ in range(50):
+            if not server.connections:
+                break
+            await asyncio.sleep(0.02)
+        for connection in list(server.connections):
+            connection.abort()
+        await server.after_stop()
+        await asyncio.sleep(0)
+        leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+
+
+@contextmanager
+def live_server(app: Sanic) -> Iterator[LiveServer]:
+    """Serve ``app`` for the duration of the block."""
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def ticket_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid ticket creation body; ``overrides`` replace or add fields."""
+    body: dict[str, Any] = {
+        "conversation_id": "conv-1",
+        "category": "assets",
+        "title": "USDT withdrawal not received",
+        "description": "I withdrew 120 USDT on TRON yesterday at 21:00 and it never arrived.",
+        "language": "en",
+        "escalation_reason": "self_help_failed",
+        "contact_email": "user@example.com",
+        "chain": "tron",
+        "occurred_at_text": "yesterday around 9 pm",
+    }
+    body.update(overrides)
+    return body
+
+
+def empty_postgres_schema(url: str) -> str:
+    """Drop everything in the database's public schema; returns ``url``."""
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+    return url

@@ -1,0 +1,402 @@
+"""API tests: the real Sanic HTTP stack on a local port, with a fake Rasa notifier."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import inspect
+
+from handoff_service.app import create_app
+from handoff_service.config import Settings
+from handoff_service.db import upgrade
+from handoff_service.notifier import AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED
+from handoff_service.services import HandoffService
+from tests.handoff.helpers import (
+    FakeNotifier,
+    LiveServer,
+    empty_postgres_schema,
+    live_server,
+    ticket_payload,
+)
+
+BOT_TOKEN = "bot-token-for-tests"
+
+
+@dataclass
+class Api:
+    """A running service and the credentials to call it."""
+
+    server: LiveServer
+    notifier: FakeNotifier
+    agents: dict[str, str]
+    http: requests.Session
+
+    def call(
+        self, method: str, path: str, token: str | None = None, **kw: Any
+    ) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.server.url + path, headers=headers, timeout=10, **kw)
+
+    def bot(self, method: str, path: str, **kw: Any) -> requests.Response:
+        return self.call(method, path, BOT_TOKEN, **kw)
+
+    def agent(self, name: str, method: str, path: str, **kw: Any) -> requests.Response:
+        return self.call(method, path, self.agents[name], **kw)
+
+    def new_ticket(self, **overrides: Any) -> dict[str, Any]:
+        response = self.bot("POST", "/api/tickets", json=ticket_payload(**overrides))
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+
+def _start(database_url: str, notifier: FakeNotifier) -> tuple[LiveServer, dict[str, str]]:
+    app = create_app(Settings(database_url=database_url, bot_token=BOT_TOKEN), notifier)
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        service = HandoffService(session)
+        agents = {name: service.add_agent(name)[1] for name in ("alice", "bob")}
+    return LiveServer(app).start(), agents
+
+
+@pytest.fixture
+def api(sqlite_file_url: str) -> Iterator[Api]:
+    """The service on a SQLite file, agents alice and bob, a recording notifier."""
+    notifier = FakeNotifier()
+    server, agents = _start(sqlite_file_url, notifier)
+    with requests.Session() as http:
+        yield Api(server, notifier, agents, http)
+    server.stop()
+
+
+def test_health(api: Api) -> None:
+    response = api.call("GET", "/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_health_reports_a_database_that_is_down() -> None:
+    settings = Settings(
+        database_url="postgresql://postgres@127.0.0.1:1/nowhere", bot_token=BOT_TOKEN
+    )
+    with live_server(create_app(settings, FakeNotifier())) as server:
+        response = requests.get(server.url + "/api/health", timeout=10)
+        assert response.status_code == 503
+        assert response.json()["database"] == "unavailable"
+        create = requests.post(
+            server.url + "/api/tickets",
+            json=ticket_payload(),
+            headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+            timeout=10,
+        )
+        assert create.status_code == 503
+        assert create.json()["error"] == "database_unavailable"
+
+
+# ---------------------------------------------------------------- authentication
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": BOT_TOKEN},
+        {"Authorization": "Bearer "},
+    ],
+)
+def test_missing_or_wrong_tokens_are_401(api: Api, headers: dict[str, str]) -> None:
+    for method, path in [("POST", "/api/tickets"), ("GET", "/api/tickets"), ("GET", "/api/me")]:
+        response = api.call(method, path, headers=dict(headers), json=ticket_payload())
+        assert response.status_code == 401, (method, path)
+        assert response.json()["error"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_tokens_of_the_wrong_kind_are_403(api: Api) -> None:
+    assert api.agent("alice", "POST", "/api/tickets", json=ticket_payload()).status_code == 403
+    assert api.bot("GET", "/api/tickets").status_code == 403
+    assert api.bot("GET", "/api/me").status_code == 403
+
+
+def test_me(api: Api) -> None:
+    assert api.agent("bob", "GET", "/api/me").json() == {"name": "bob"}
+
+
+# ---------------------------------------------------------------- creating tickets
+
+
+def test_create_and_replay_with_the_idempotency_key(api: Api) -> None:
+    headers = {"Idempotency-Key": "conv-1:msg-42"}
+    first = api.bot("POST", "/api/tickets", json=ticket_payload(), headers=dict(headers))
+    replay = api.bot("POST", "/api/tickets", json=ticket_payload(), headers=dict(headers))
+    assert (first.status_code, replay.status_code) == (201, 200)
+    assert first.json()["ref"] == replay.json()["ref"] == "T-000001"
+    assert first.json()["status"] == "open" and first.json()["priority"] == "high"
+    other_key = api.bot(
+        "POST", "/api/tickets", json=ticket_payload(), headers={"Idempotency-Key": "x"}
+    )
+    assert other_key.status_code == 200 and other_key.json()["ref"] == "T-000001"
+
+
+def test_the_bot_finds_the_conversation_ticket(api: Api) -> None:
+    assert api.bot("GET", "/api/conversations/conv-1/ticket").status_code == 404
+    ticket = api.new_ticket()
+    found = api.bot("GET", "/api/conversations/conv-1/ticket")
+    assert found.status_code == 200 and found.json()["ref"] == ticket["ref"]
+    assert api.bot("GET", f"/api/tickets/{ticket['ref']}").status_code == 200
+
+
+def test_unknown_tickets_are_404(api: Api) -> None:
+    for response in [
+        api.agent("alice", "GET", "/api/tickets/T-000999"),
+        api.agent("alice", "POST", "/api/tickets/T-000999/claim"),
+        api.agent("alice", "GET", "/api/tickets/whatever/messages"),
+        api.bot("POST", "/api/tickets/T-000999/user-messages", json={"text": "hi"}),
+        api.call("GET", "/api/no-such-route"),
+    ]:
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+
+
+def test_a_bad_body_is_422_with_the_field_and_a_clear_message(api: Api) -> None:
+    body = ticket_payload()
+    del body["title"]
+    response = api.bot("POST", "/api/tickets", json=body)
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "validation_failed",
+        "field": "title",
+        "detail": "title is required and must not be empty",
+    }
+    wrong = api.bot("POST", "/api/tickets", json=ticket_payload(language="de")).json()
+    assert wrong["field"] == "language" and "zh, en" in wrong["detail"]
+    not_object = api.bot("POST", "/api/tickets", json=["a", "list"])
+    assert not_object.status_code == 422 and not_object.json()["field"] == "body"
+    limit = api.agent("alice", "GET", "/api/tickets", params={"limit": 101})
+    assert limit.status_code == 422 and limit.json()["field"] == "limit"
+
+
+def test_a_huge_body_is_413(api: Api) -> None:
+    body = ticket_payload(description="x" * 100_000)
+    response = api.bot("POST", "/api/tickets", json=body)
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{bad json",
+        b"",
+        b"\xff\xfe",
+        b'{"title": "unterminated',
+        b'{"score": NaN}',
+        b"[" * 30_000 + b"]" * 30_000,
+    ],
+)
+def test_bad_json_is_400(api: Api, raw: bytes) -> None:
+    response = api.bot(
+        "POST", "/api/tickets", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_json"
+
+
+def test_wrong_method_is_405_json(api: Api) -> None:
+    response = api.bot("DELETE", "/api/tickets")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+
+
+# ---------------------------------------------------------------- text stays text
+
+ODD_TEXTS = [
+    "Robert'); DROP TABLE tickets;-- ' OR '1'='1",
+    "<img src=x onerror=alert(1)>",
+    "提币 🚀 USDT — ёжик مرحبا 👩‍💻 e\u0301 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    '{"json": "inside"} \\ back\\slash',
+]
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_odd_texts_round_trip_verbatim(api: Api, text: str) -> None:
+    ticket = api.new_ticket(title=text[:120], description=text)
+    ref = ticket["ref"]
+    assert ticket["title"] == text[:120] and ticket["description"] == text
+    relay = api.bot("POST", f"/api/tickets/{ref}/user-messages", json={"text": text})
+    assert relay.status_code == 201 and relay.json()["text"] == text
+    api.agent("alice", "POST", f"/api/tickets/{ref}/claim")
+    reply = api.agent("alice", "POST", f"/api/tickets/{ref}/messages", json={"text": text})
+    assert reply.status_code == 201
+    full = api.agent("alice", "GET", f"/api/tickets/{ref}")
+    assert full.headers["Content-Type"].startswith("application/json")
+    assert full.headers["X-Content-Type-Options"] == "nosniff"
+    body = full.json()
+    assert body["description"] == text
+    assert [m["text"] for m in body["messages"]] == [text, text]
+    # The table is still there and the ticket is still listed.
+    listed = api.agent("alice", "GET", "/api/tickets", params={"status": "assigned"}).json()
+    assert [t["ref"] for t in listed["tickets"]] == [ref]
+    # On the wire: plain UTF-8 JSON strings, no \u escapes, no HTML entities.
+    assert json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8") in full.content
+    assert b"&lt;" not in full.content and b"\\u" not in full.content
+
+
+def test_a_secret_sent_through_the_api_is_not_stored(api: Api) -> None:
+    key = "a" * 12 + "b" * 52
+    ticket = api.new_ticket(description=f"my private key is {key}")
+    assert key not in ticket["description"]
+    assert "[redacted private key]" in ticket["description"]
+
+
+# ---------------------------------------------------------------- agents at work
+
+
+def test_claim_reply_resolve_rate_and_the_notifications(api: Api) -> None:
+    ticket = api.new_ticket(conversation_id="sess-9")
+    ref = ticket["ref"]
+    claim = api.agent("alice", "POST", f"/api/tickets/{ref}/claim")
+    assert claim.status_code == 200 and claim.json()["assignee"] == "alice"
+    taken = api.agent("bob", "POST", f"/api/tickets/{ref}/claim")
+    assert taken.status_code == 409 and taken.json()["error"] == "claimed_by_another_agent"
+    intruder = api.agent("bob", "POST", f"/api/tickets/{ref}/messages", json={"text": "hi"})
+    assert intruder.status_code == 409 and intruder.json()["error"] == "not_assignee"
+    assert api.agent("alice", "POST", f"/api/tickets/{ref}/claim").status_code == 200
+
+    reply = api.agent("alice", "POST", f"/api/tickets/{ref}/messages", json={"text": "Hello!"})
+    assert reply.status_code == 201
+    assert reply.json()["author"] == "agent" and reply.json()["author_name"] == "alice"
+    early_rating = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 5})
+    assert early_rating.status_code == 409
+    resolved = api.agent("alice", "POST", f"/api/tickets/{ref}/resolve")
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    rating = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 5})
+    assert rating.status_code == 200 and rating.json()["csat"] == 5
+    again = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 1})
+    assert again.status_code == 409 and again.json()["error"] == "already_rated"
+    bad = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 9})
+    assert bad.status_code == 422 and bad.json()["field"] == "score"
+
+    calls = api.notifier.wait_for(3)
+    assert [c.intent for c in calls] == [AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED]
+    assert {c.conversation_id for c in calls} == {"sess-9"}
+    assert calls[0].entities == {"agent_name": "alice"}
+    assert calls[1].entities == {"agent_name": "alice", "agent_text": "Hello!"}
+    assert calls[2].entities == {"ticket_ref": ref}
+    closed = api.agent("alice", "POST", f"/api/tickets/{ref}/close")
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+
+def test_user_messages_are_relayed_once(api: Api) -> None:
+    ref = api.new_ticket()["ref"]
+    first = api.bot(
+        "POST", f"/api/tickets/{ref}/user-messages", json={"text": "hi", "external_id": "m1"}
+    )
+    again = api.bot(
+        "POST", f"/api/tickets/{ref}/user-messages", json={"text": "hi", "external_id": "m1"}
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+
+
+def test_polling_messages_after_an_id(api: Api) -> None:
+    ref = api.new_ticket(transcript=[{"author": "user", "text": "one"}])["ref"]
+    api.agent("alice", "POST", f"/api/tickets/{ref}/claim")
+    api.agent("alice", "POST", f"/api/tickets/{ref}/messages", json={"text": "two"})
+    everything = api.agent("alice", "GET", f"/api/tickets/{ref}/messages").json()["messages"]
+    assert [m["text"] for m in everything] == ["one", "two"]
+    newer = api.agent(
+        "alice", "GET", f"/api/tickets/{ref}/messages", params={"after_id": everything[0]["id"]}
+    ).json()["messages"]
+    assert [m["text"] for m in newer] == ["two"]
+    bad = api.agent("alice", "GET", f"/api/tickets/{ref}/messages", params={"after_id": "x"})
+    assert bad.status_code == 422
+
+
+def test_the_queue_lists_urgent_first_with_waiting_time_and_pages(api: Api) -> None:
+    for index, category in enumerate(["account", "security", "assets", "security", "policy"]):
+        api.new_ticket(conversation_id=f"q{index}", category=category)
+    first = api.agent("alice", "GET", "/api/tickets", params={"status": "open", "limit": 2}).json()
+    assert [t["priority"] for t in first["tickets"]] == ["urgent", "urgent"]
+    assert all(isinstance(t["waiting_seconds"], int) for t in first["tickets"])
+    assert "description" not in first["tickets"][0]
+    second = api.agent(
+        "alice", "GET", "/api/tickets", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    assert [t["priority"] for t in second["tickets"]] == ["high", "normal"]
+    last = api.agent(
+        "alice", "GET", "/api/tickets", params={"limit": 2, "cursor": second["next_cursor"]}
+    ).json()
+    assert len(last["tickets"]) == 1 and last["next_cursor"] is None
+    bad = api.agent("alice", "GET", "/api/tickets", params={"cursor": "nope"})
+    assert bad.status_code == 422 and bad.json()["field"] == "cursor"
+    wrong = api.agent("alice", "GET", "/api/tickets", params={"priority": "low"})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "priority"
+
+
+def test_events_feed_reports_changes_since_a_cursor(api: Api) -> None:
+    first = api.agent("alice", "GET", "/api/events").json()
+    assert first == {"changes": [], "cursor": None}
+    ref = api.new_ticket()["ref"]
+    feed = api.agent("alice", "GET", "/api/events").json()
+    assert [c["ref"] for c in feed["changes"]] == [ref]
+    quiet = api.agent("alice", "GET", "/api/events", params={"after": feed["cursor"]}).json()
+    assert quiet["changes"] == [] and quiet["cursor"] == feed["cursor"]
+    api.agent("alice", "POST", f"/api/tickets/{ref}/claim")
+    moved = api.agent("alice", "GET", "/api/events", params={"after": feed["cursor"]}).json()
+    assert [(c["ref"], c["status"]) for c in moved["changes"]] == [(ref, "assigned")]
+
+
+def test_a_failing_notifier_does_not_fail_the_agent(sqlite_file_url: str) -> None:
+    notifier = FakeNotifier(failing=True)
+    server, agents = _start(sqlite_file_url, notifier)
+    try:
+        auth = {"Authorization": f"Bearer {agents['alice']}"}
+        created = requests.post(
+            server.url + "/api/tickets",
+            json=ticket_payload(),
+            headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+            timeout=10,
+        ).json()
+        ref = created["ref"]
+        claim = requests.post(f"{server.url}/api/tickets/{ref}/claim", headers=auth, timeout=10)
+        reply = requests.post(
+            f"{server.url}/api/tickets/{ref}/messages",
+            json={"text": "are you there?"},
+            headers=auth,
+            timeout=10,
+        )
+        assert claim.status_code == 200 and reply.status_code == 201
+        notifier.wait_for(2)
+        assert server.app.ctx.notifications.pending == 0
+    finally:
+        server.stop()
+    with server.app.ctx.sessions() as session:
+        trail = HandoffService(session).audit_trail(ref)
+    failures = [detail for _, action, detail in trail if action == "notify_failed"]
+    assert [f["intent"] for f in failures] == [AGENT_JOINED, AGENT_MESSAGE]
+    assert "are you there" not in json.dumps(failures)
+
+
+@pytest.mark.postgres
+def test_the_api_on_postgresql(handoff_postgres_url: str) -> None:
+    notifier = FakeNotifier()
+    server, agents = _start(empty_postgres_schema(handoff_postgres_url), notifier)
+    try:
+        with requests.Session() as http:
+            api = Api(server, notifier, agents, http)
+            ref = api.new_ticket(description=ODD_TEXTS[2])["ref"]
+            assert api.agent("alice", "POST", f"/api/tickets/{ref}/claim").status_code == 200
+            assert api.agent("bob", "POST", f"/api/tickets/{ref}/claim").status_code == 409
+            body = api.agent("alice", "GET", f"/api/tickets/{ref}").json()
+            assert body["description"] == ODD_TEXTS[2]
+            assert "tickets" in inspect(server.app.ctx.engine).get_table_names()
+    finally:
+        server.stop()

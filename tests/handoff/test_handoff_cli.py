@@ -1,0 +1,164 @@
+"""The ``handoff-service`` command line, run as real processes (``python -m handoff_service``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.handoff.helpers import ticket_payload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+def _env(workdir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("HANDOFF_", "RASA_"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        HANDOFF_DATABASE_URL=f"sqlite:///{workdir / 'state' / 'handoff.db'}",
+        HANDOFF_STATE_DIR=str(workdir / "state"),
+        # Nothing listens there: notifications fail fast and are audited.
+        RASA_URL="http://127.0.0.1:9",
+    )
+    env.update(extra)
+    return env
+
+
+def _cli(workdir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "handoff_service", *args],
+        cwd=workdir,
+        env=_env(workdir, **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An empty working folder for the command (its state/ goes there)."""
+    return tmp_path
+
+
+def test_agent_add_prints_a_token_once_and_names_are_unique(workdir: Path) -> None:
+    before = _cli(workdir, "agent", "add", "alice")
+    assert before.returncode == 1 and "db upgrade" in before.stderr
+
+    upgraded = _cli(workdir, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "0001_initial" in upgraded.stdout
+
+    added = _cli(workdir, "agent", "add", "alice")
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40 and " " not in token
+
+    again = _cli(workdir, "agent", "add", "alice")
+    assert again.returncode == 1 and "already exists" in again.stderr
+    listed = _cli(workdir, "agent", "list")
+    assert listed.returncode == 0 and listed.stdout.startswith("alice\tactive")
+    assert token not in listed.stdout
+    assert token not in (workdir / "state" / "handoff.db").read_bytes().decode("latin-1")
+
+
+def test_bad_settings_exit_with_a_usage_error(workdir: Path) -> None:
+    result = _cli(workdir, "db", "upgrade", HANDOFF_PORT="eighty")
+    assert result.returncode == 2 and "HANDOFF_PORT" in result.stderr
+
+
+@pytest.fixture
+def served(workdir: Path) -> Iterator[tuple[str, str]]:
+    """A real ``serve`` process with agent alice; yields (base URL, alice's token)."""
+    assert _cli(workdir, "db", "upgrade").returncode == 0
+    token = _cli(workdir, "agent", "add", "alice").stdout.strip().splitlines()[-1]
+    port = _free_port()
+    log = (workdir / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handoff_service", "serve", "--host", "127.0.0.1"],
+        cwd=workdir,
+        env=_env(workdir, HANDOFF_PORT=str(port)),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail("serve exited:\n" + (workdir / "serve.log").read_text())
+            try:
+                if requests.get(base + "/api/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("serve did not answer:\n" + (workdir / "serve.log").read_text())
+            time.sleep(0.1)
+        yield base, token
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        log.close()
+
+
+def test_served_app_end_to_end(served: tuple[str, str], workdir: Path) -> None:
+    base, token = served
+    agent = {"Authorization": f"Bearer {token}"}
+    assert requests.get(base + "/api/me", headers=agent, timeout=5).json() == {"name": "alice"}
+    wrong = requests.get(base + "/api/me", headers={"Authorization": "Bearer x"}, timeout=5)
+    assert wrong.status_code == 401
+
+    # No HANDOFF_BOT_TOKEN in the environment: serve generated one and said where.
+    token_file = workdir / "state" / "handoff_bot_token"
+    assert str(token_file) in (workdir / "serve.log").read_text()
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    bot = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+
+    created = requests.post(
+        base + "/api/tickets",
+        json=ticket_payload(category="security", escalation_reason="security"),
+        headers={**bot, "Idempotency-Key": "c1:m1"},
+        timeout=5,
+    )
+    assert created.status_code == 201
+    ref = created.json()["ref"]
+    assert created.json()["priority"] == "urgent"
+    claim = requests.post(f"{base}/api/tickets/{ref}/claim", headers=agent, timeout=5)
+    assert claim.status_code == 200
+    reply = requests.post(
+        f"{base}/api/tickets/{ref}/messages",
+        json={"text": "Freeze the wallet."},
+        headers=agent,
+        timeout=5,
+    )
+    assert reply.status_code == 201
+    queue = requests.get(base + "/api/tickets", headers=agent, timeout=5).json()
+    assert [t["ref"] for t in queue["tickets"]] == [ref]
+    log = (workdir / "serve.log").read_text()
+    assert "Freeze the wallet" not in log

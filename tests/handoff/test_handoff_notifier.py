@@ -1,0 +1,189 @@
+"""The Rasa notifier against a tiny real HTTP server standing in for Rasa."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from handoff_service.app import create_app
+from handoff_service.config import Settings
+from handoff_service.db import upgrade
+from handoff_service.notifier import (
+    AGENT_MESSAGE,
+    Notification,
+    NotificationFailed,
+    RasaNotifier,
+)
+from handoff_service.services import HandoffService
+from tests.handoff.helpers import live_server, ticket_payload
+
+
+class FakeRasa:
+    """Answers ``trigger_intent`` calls and remembers them."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+        self.delay = 0.0
+        self.received = threading.Event()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"null")
+                url = urlsplit(self.path)
+                fake.requests.append({"path": url.path, "query": parse_qs(url.query), "json": body})
+                time.sleep(fake.delay)
+                payload = b'{"tracker": {}, "messages": []}'
+                try:
+                    self.send_response(fake.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the timeout test)
+                fake.received.set()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def wait(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.requests
+
+
+@pytest.fixture
+def rasa() -> Iterator[FakeRasa]:
+    """A fake Rasa server on a free port."""
+    fake = FakeRasa()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+def _closed_port_url() -> str:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    port = server.server_address[1]
+    server.server_close()
+    return f"http://127.0.0.1:{port}"
+
+
+NOTE = Notification(
+    ticket_id=1,
+    conversation_id="web/ä 1",
+    intent=AGENT_MESSAGE,
+    entities={"agent_name": "alice", "agent_text": "Hello 你好"},
+)
+
+
+def test_it_calls_trigger_intent_with_the_token(rasa: FakeRasa) -> None:
+    RasaNotifier(rasa.url, "rasa-secret").notify(NOTE)
+    (call,) = rasa.requests
+    assert call["path"] == "/conversations/web%2F%C3%A4%201/trigger_intent"
+    assert call["query"] == {"output_channel": ["latest"], "token": ["rasa-secret"]}
+    assert call["json"] == {
+        "name": "agent_message",
+        "entities": {"agent_name": "alice", "agent_text": "Hello 你好"},
+    }
+
+
+def test_no_token_no_token_parameter(rasa: FakeRasa) -> None:
+    RasaNotifier(rasa.url).notify(NOTE)
+    assert "token" not in rasa.requests[0]["query"]
+
+
+def test_an_error_status_is_a_failure(rasa: FakeRasa) -> None:
+    rasa.status = 500
+    with pytest.raises(NotificationFailed, match="HTTP 500"):
+        RasaNotifier(rasa.url).notify(NOTE)
+
+
+def test_an_unreachable_rasa_is_a_failure() -> None:
+    with pytest.raises(NotificationFailed, match="cannot reach Rasa"):
+        RasaNotifier(_closed_port_url()).notify(NOTE)
+
+
+def test_a_slow_rasa_is_a_failure_after_the_timeout(rasa: FakeRasa) -> None:
+    rasa.delay = 1.0
+    started = time.monotonic()
+    with pytest.raises(NotificationFailed, match=r"within 0\.2 s"):
+        RasaNotifier(rasa.url, timeout=0.2).notify(NOTE)
+    assert time.monotonic() - started < 0.9
+
+
+def _service_with_agent(url: str) -> tuple[Any, str]:
+    app = create_app(Settings(database_url=url, bot_token="bot", rasa_url="unused"))
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        token = HandoffService(session).add_agent("alice")[1]
+    return app, token
+
+
+def _reply_flow(base: str, agent_token: str) -> tuple[str, requests.Response]:
+    bot = {"Authorization": "Bearer bot"}
+    agent = {"Authorization": f"Bearer {agent_token}"}
+    ref = requests.post(
+        f"{base}/api/tickets", json=ticket_payload(conversation_id="s-1"), headers=bot, timeout=10
+    ).json()["ref"]
+    requests.post(f"{base}/api/tickets/{ref}/claim", headers=agent, timeout=10)
+    reply = requests.post(
+        f"{base}/api/tickets/{ref}/messages", json={"text": "On it."}, headers=agent, timeout=10
+    )
+    requests.post(f"{base}/api/tickets/{ref}/resolve", headers=agent, timeout=10)
+    return ref, reply
+
+
+def test_the_service_tells_rasa_about_agent_actions(rasa: FakeRasa, sqlite_file_url: str) -> None:
+    app = create_app(
+        Settings(database_url=sqlite_file_url, bot_token="bot", rasa_url=rasa.url),
+        None,
+    )
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        token = HandoffService(session).add_agent("alice")[1]
+    with live_server(app) as server:
+        ref, reply = _reply_flow(server.url, token)
+        assert reply.status_code == 201
+        calls = rasa.wait(3)
+    assert [c["json"]["name"] for c in calls] == [
+        "agent_joined",
+        "agent_message",
+        "ticket_resolved",
+    ]
+    assert {c["path"] for c in calls} == {"/conversations/s-1/trigger_intent"}
+    assert calls[1]["json"]["entities"] == {"agent_name": "alice", "agent_text": "On it."}
+    assert calls[2]["json"]["entities"] == {"ticket_ref": ref}
+
+
+def test_rasa_down_is_audited_and_the_agent_still_gets_201(sqlite_file_url: str) -> None:
+    app = create_app(
+        Settings(database_url=sqlite_file_url, bot_token="bot", rasa_url=_closed_port_url())
+    )
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        token = HandoffService(session).add_agent("alice")[1]
+    with live_server(app) as server:
+        ref, reply = _reply_flow(server.url, token)
+        assert reply.status_code == 201
+    # Stopping the server drained the queue: every failure is on record.
+    with app.ctx.sessions() as session:
+        trail = HandoffService(session).audit_trail(ref)
+    failed = [d["intent"] for _, action, d in trail if action == "notify_failed"]
+    assert failed == ["agent_joined", "agent_message", "ticket_resolved"]

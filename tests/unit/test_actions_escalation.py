@@ -1,0 +1,445 @@
+"""Action tests for actions.escalation: start, submit, correct and reset a ticket."""
+
+from __future__ import annotations
+
+import secrets
+
+import base58
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions import ticket_fields as fields
+from actions.conversation_summary import build_summary, transcript
+from actions.escalation import (
+    ActionCorrectTicketField,
+    ActionResetTicketForm,
+    ActionStartTicket,
+    ActionSubmitTicket,
+    escalation_reason,
+    idempotency_key,
+    prefilled_slots,
+    ticket_payload,
+)
+from actions.handoff_client import HandoffUnavailable
+from actions.outbox import TICKET, Outbox
+from actions.ticket_form import FORM_SLOTS
+from tests.unit.action_helpers import (
+    FakeFlusher,
+    FakeHandoffClient,
+    action_event,
+    make_tracker,
+    rejected,
+    responses,
+    run_action,
+    user_event,
+    user_turn,
+    utter,
+)
+from tests.unit.test_chains import break_case, checksummed_evm_address
+
+HELPER_SLOTS = ("ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason")
+RESET = [SlotSet(slot, None) for slot in (*FORM_SLOTS, *HELPER_SLOTS)]
+SPECIFIC = "昨天晚上9点在钱包里提了500 USDT到币安，显示成功但没到账"
+TX_HASH = "0x" + secrets.token_hex(32)
+TRON = base58.b58encode_check(b"\x41" + secrets.token_bytes(20)).decode()
+
+
+# --------------------------------------------------------------------------- why escalate
+
+
+def self_help_declined(problem_text: str = SPECIFIC, problem: str = "withdrawal_failed") -> list:
+    return [
+        *user_turn("你好", "greet"),
+        *utter("utter_greet"),
+        *user_turn(problem_text, problem),
+        *utter("utter_faq_withdrawal_failed"),
+        *utter("utter_ask_solved"),
+        *user_turn("没有解决", "deny"),
+        *utter("utter_offer_ticket"),
+        *user_turn("好的", "affirm"),
+    ]
+
+
+def test_asking_for_a_human_is_requested_human():
+    tracker = make_tracker([*user_turn("我要找人工客服", "request_human")])
+    assert escalation_reason(tracker) == "requested_human"
+
+
+def test_yes_to_the_offered_ticket_after_self_help_is_self_help_failed():
+    assert escalation_reason(make_tracker(self_help_declined())) == "self_help_failed"
+
+
+def test_human_after_two_fallbacks_is_fallback():
+    events = [
+        *user_turn("asdf qwer", "nlu_fallback"),
+        *utter("utter_default"),
+        *user_turn("zxcv", "nlu_fallback"),
+        *utter("utter_fallback_twice"),
+        *user_turn("/request_human", "request_human"),
+    ]
+    assert escalation_reason(make_tracker(events)) == "fallback"
+
+
+def test_account_compromised_is_security():
+    events = [
+        *user_turn("我的钱包被盗了，USDT全被转走了", "account_compromised"),
+        *utter("utter_compromised_first_steps"),
+    ]
+    assert escalation_reason(make_tracker(events)) == "security"
+
+
+def test_an_older_offer_does_not_count():
+    events = [
+        *utter("utter_offer_ticket"),
+        *user_turn("不用", "deny"),
+        *utter("utter_next_step_official"),
+        *user_turn("还是找人工吧", "request_human"),
+    ]
+    assert escalation_reason(make_tracker(events)) == "requested_human"
+
+
+# --------------------------------------------------------------------------- what is already known
+
+
+def test_values_from_earlier_messages_are_prefilled():
+    events = [
+        *user_turn(SPECIFIC, "withdrawal_failed"),
+        *utter("utter_faq_withdrawal_failed"),
+        *user_turn(f"哈希 {TX_HASH}，地址 {TRON}", "inform"),
+        *user_turn("我的邮箱 li.lei@example.com", "inform"),
+        *utter("utter_offer_ticket"),
+        *user_turn("好的", "affirm"),
+    ]
+    assert prefilled_slots(make_tracker(events)) == {
+        "ticket_problem": "withdrawal_failed",
+        "ticket_category": "assets",
+        "ticket_tx_hash": TX_HASH,
+        "ticket_wallet_address": TRON,
+        "ticket_occurred_at": "昨天晚上9点",
+        "ticket_email": "li.lei@example.com",
+        "ticket_description": SPECIFIC,
+    }
+
+
+def test_a_vague_problem_is_not_prefilled_as_description():
+    events = [*user_turn("钱包坏了", "app_malfunction"), *user_turn("转人工", "request_human")]
+    assert prefilled_slots(make_tracker(events)) == {
+        "ticket_problem": "app_malfunction",
+        "ticket_category": "technical",
+    }
+
+
+def test_an_address_with_a_broken_checksum_is_not_prefilled():
+    broken = break_case(checksummed_evm_address())
+    events = [*user_turn(f"往 {broken} 转账失败了", "transfer_failed")]
+    prefilled = prefilled_slots(make_tracker(events))
+    assert "ticket_wallet_address" not in prefilled
+    assert prefilled["ticket_problem"] == "transfer_failed"
+
+
+def test_the_latest_email_wins():
+    events = [
+        *user_turn("邮箱 old@example.com", "inform"),
+        *user_turn("写错了，是 new@example.com", "inform"),
+    ]
+    assert prefilled_slots(make_tracker(events))["ticket_email"] == "new@example.com"
+
+
+def test_nothing_known_nothing_prefilled():
+    assert prefilled_slots(make_tracker([*user_turn("人工", "request_human")])) == {}
+
+
+# --------------------------------------------------------------------------- starting the form
+
+
+def test_start_resets_the_form_and_fills_what_the_chat_said():
+    events = [
+        *self_help_declined(),
+        *user_turn(f"哈希是 {TX_HASH}", "inform"),
+        *utter("utter_offer_ticket"),
+        *user_turn("好的", "affirm"),
+    ]
+    tracker = make_tracker(events, slots={"language": "zh", "ticket_title": "old title"})
+    result, dispatcher = run_action(ActionStartTicket(), tracker)
+    assert result == [
+        *RESET,
+        SlotSet("escalation_reason", "self_help_failed"),
+        SlotSet("ticket_problem", "withdrawal_failed"),
+        SlotSet("ticket_category", "assets"),
+        SlotSet("ticket_tx_hash", TX_HASH),
+        SlotSet("ticket_occurred_at", "昨天晚上9点"),
+        SlotSet("ticket_description", SPECIFIC),
+    ]
+    assert responses(dispatcher) == ["utter_ticket_intro"]
+
+
+def test_start_for_a_human_request_with_nothing_known():
+    tracker = make_tracker([*user_turn("I want to talk to a person", "request_human")])
+    result, dispatcher = run_action(ActionStartTicket(), tracker)
+    assert result == [*RESET, SlotSet("escalation_reason", "requested_human")]
+    assert responses(dispatcher) == ["utter_ticket_intro"]
+
+
+def test_start_after_fallbacks():
+    events = [
+        *user_turn("asdf", "nlu_fallback"),
+        *utter("utter_default"),
+        *user_turn("qwer", "nlu_fallback"),
+        *utter("utter_fallback_twice"),
+        *user_turn("/request_human", "request_human"),
+    ]
+    result, dispatcher = run_action(ActionStartTicket(), make_tracker(events))
+    assert result == [*RESET, SlotSet("escalation_reason", "fallback")]
+    assert responses(dispatcher) == ["utter_ticket_intro"]
+
+
+def test_security_emergency_starts_an_urgent_security_ticket():
+    stolen = f"钱包被盗了，1000 USDT 被转到 {TRON}"
+    events = [
+        *user_turn(stolen, "account_compromised"),
+        *utter("utter_compromised_first_steps"),
+    ]
+    result, dispatcher = run_action(ActionStartTicket(), make_tracker(events))
+    assert result == [
+        *RESET,
+        SlotSet("escalation_reason", "security"),
+        SlotSet("ticket_problem", "account_compromised"),
+        SlotSet("ticket_category", "security"),
+        SlotSet("ticket_wallet_address", TRON),
+        SlotSet("ticket_description", stolen),
+    ]
+    assert responses(dispatcher) == ["utter_ticket_intro_urgent"]
+
+
+def test_no_second_ticket_while_an_agent_has_the_chat():
+    tracker = make_tracker(
+        [*user_turn("人工", "request_human")],
+        slots={"handoff_active": True, "ticket_ref": "T-000123"},
+    )
+    result, dispatcher = run_action(ActionStartTicket(), tracker)
+    assert result == []
+    assert dispatcher.messages == []
+
+
+# --------------------------------------------------------------------------- the ticket sent
+
+
+CONFIRMED = {
+    "language": "zh",
+    "escalation_reason": "self_help_failed",
+    "ticket_problem": "withdrawal_failed",
+    "ticket_category": "assets",
+    "ticket_title": "USDT 提币失败",
+    "ticket_description": SPECIFIC,
+    "ticket_occurred_at": "昨天晚上9点",
+    "ticket_tx_hash": TX_HASH,
+    "ticket_wallet_address": TRON,
+    "ticket_chain": "tron",
+    "ticket_email": fields.SKIPPED,
+    "ticket_confirmed": True,
+}
+
+
+def confirmed_tracker(
+    message_id: str = "msg-confirm-1", slots: dict | None = None, sender_id: str = "conv-42"
+):
+    events = [
+        *self_help_declined(),
+        action_event("action_start_ticket"),
+        action_event("ticket_form"),
+        *utter("utter_ask_ticket_confirmed"),
+        *user_turn("确认提交", "affirm", message_id=message_id),
+    ]
+    return make_tracker(events, slots={**CONFIRMED, **(slots or {})}, sender_id=sender_id)
+
+
+def test_ticket_payload():
+    tracker = confirmed_tracker()
+    payload = ticket_payload(tracker)
+    assert payload == {
+        "conversation_id": "conv-42",
+        "category": "assets",
+        "title": "USDT 提币失败",
+        "description": SPECIFIC,
+        "language": "zh",
+        "contact_email": None,
+        "tx_hash": TX_HASH,
+        "wallet_address": TRON,
+        "chain": "tron",
+        "occurred_at_text": "昨天晚上9点",
+        "escalation_reason": "self_help_failed",
+        "summary": build_summary(tracker.events, reason="self_help_failed", language="zh"),
+        "transcript": transcript(tracker.events),
+    }
+    assert payload["summary"]["problem"] == "withdrawal_failed"
+    assert payload["summary"]["facts"]["amount"] == ["500 USDT"]
+
+
+def test_ticket_payload_defaults():
+    tracker = make_tracker([*user_turn("hi", "greet")], slots={"language": "en"})
+    payload = ticket_payload(tracker)
+    assert payload["category"] == "technical"
+    assert payload["title"] == ""
+    assert payload["description"] == ""
+    assert payload["escalation_reason"] == "requested_human"
+    assert payload["language"] == "en"
+    assert payload["tx_hash"] is None and payload["wallet_address"] is None
+
+
+def test_idempotency_key_is_conversation_and_confirming_message():
+    assert idempotency_key(confirmed_tracker("abc123")) == "conv-42:abc123"
+    no_id = make_tracker([], latest_message={"intent": {"name": "affirm"}}, sender_id="c")
+    assert idempotency_key(no_id) == "c:no-message-id"
+
+
+# --------------------------------------------------------------------------- submitting
+
+
+def test_submit_creates_the_ticket_and_hands_over():
+    client = FakeHandoffClient(ref="T-000777")
+    tracker = confirmed_tracker()
+    events, dispatcher = run_action(ActionSubmitTicket(client=client), tracker)
+    assert events == [*RESET, SlotSet("ticket_ref", "T-000777"), SlotSet("handoff_active", True)]
+    assert responses(dispatcher) == ["utter_ticket_created"]
+    assert dispatcher.messages[0]["ref"] == "T-000777"
+    assert client.created == [(ticket_payload(tracker), "conv-42:msg-confirm-1")]
+
+
+def test_the_same_confirming_message_twice_has_the_same_key():
+    client = FakeHandoffClient()
+    run_action(ActionSubmitTicket(client=client), confirmed_tracker("msg-7"))
+    run_action(ActionSubmitTicket(client=client), confirmed_tracker("msg-7"))
+    keys = [key for _, key in client.created]
+    assert keys == ["conv-42:msg-7", "conv-42:msg-7"]
+
+
+def test_another_confirming_message_has_another_key():
+    client = FakeHandoffClient()
+    run_action(ActionSubmitTicket(client=client), confirmed_tracker("msg-7"))
+    run_action(ActionSubmitTicket(client=client), confirmed_tracker("msg-8"))
+    assert [key for _, key in client.created] == ["conv-42:msg-7", "conv-42:msg-8"]
+
+
+def test_service_down_queues_the_ticket(tmp_path):
+    outbox = Outbox(str(tmp_path / "outbox.db"))
+    flusher = FakeFlusher()
+    client = FakeHandoffClient(create_errors=[HandoffUnavailable("connection refused")])
+    tracker = confirmed_tracker()
+    action = ActionSubmitTicket(client=client, outbox=outbox, flusher=flusher)
+    events, dispatcher = run_action(action, tracker)
+    assert events == [*RESET, SlotSet("handoff_active", True), SlotSet("ticket_ref", None)]
+    assert responses(dispatcher) == ["utter_ticket_queued"]
+    [entry] = outbox.pending("conv-42")
+    assert (entry.kind, entry.key, entry.conversation_id) == (
+        TICKET, "conv-42:msg-confirm-1", "conv-42",
+    )
+    assert entry.payload == ticket_payload(tracker)
+    assert flusher.started == 1
+
+
+def test_service_down_twice_for_the_same_message_queues_one_ticket(tmp_path):
+    outbox = Outbox(str(tmp_path / "outbox.db"))
+    client = FakeHandoffClient(unavailable=True)
+    action = ActionSubmitTicket(client=client, outbox=outbox, flusher=FakeFlusher())
+    run_action(action, confirmed_tracker("msg-9"))
+    run_action(action, confirmed_tracker("msg-9"))
+    assert [e.key for e in outbox.pending()] == ["conv-42:msg-9"]
+
+
+def test_refused_ticket_is_not_queued(tmp_path):
+    outbox = Outbox(str(tmp_path / "outbox.db"))
+    client = FakeHandoffClient(create_errors=[rejected("description: too short")])
+    action = ActionSubmitTicket(client=client, outbox=outbox, flusher=FakeFlusher())
+    events, dispatcher = run_action(action, confirmed_tracker())
+    assert events == RESET
+    assert responses(dispatcher) == ["utter_ticket_refused"]
+    assert outbox.pending() == []
+
+
+def test_not_confirmed_sends_nothing():
+    client = FakeHandoffClient()
+    events, dispatcher = run_action(
+        ActionSubmitTicket(client=client), confirmed_tracker(slots={"ticket_confirmed": None})
+    )
+    assert events == RESET
+    assert dispatcher.messages == []
+    assert client.created == []
+
+
+def test_a_ticket_already_open_is_not_sent_again():
+    client = FakeHandoffClient()
+    tracker = confirmed_tracker(slots={"handoff_active": True, "ticket_ref": "T-000555"})
+    events, dispatcher = run_action(ActionSubmitTicket(client=client), tracker)
+    assert events == RESET
+    assert responses(dispatcher) == ["utter_ticket_already_open"]
+    assert dispatcher.messages[0]["ref"] == "T-000555"
+    assert client.created == []
+
+
+# --------------------------------------------------------------------------- correcting a field
+
+
+def correction(text: str, intent: str = "correct_ticket", entities: list | None = None):
+    events = [
+        *utter("utter_ask_ticket_confirmed"),
+        action_event("action_listen"),
+        user_event(text, intent, entities=entities),
+    ]
+    return make_tracker(events, slots=CONFIRMED, active_loop={"name": "ticket_form"})
+
+
+@pytest.mark.parametrize("slot", ["ticket_tx_hash", "ticket_category", "ticket_wallet_address"])
+def test_correct_the_field_chosen_by_button(slot):
+    entity = {"entity": "ticket_field", "value": slot, "start": 0, "end": 0}
+    tracker = correction(f'/correct_ticket{{"ticket_field": "{slot}"}}', entities=[entity])
+    events, dispatcher = run_action(ActionCorrectTicketField(), tracker)
+    assert events == [SlotSet(slot, None), SlotSet("ticket_confirmed", None)]
+    assert responses(dispatcher) == ["utter_ok_correct_field"]
+
+
+@pytest.mark.parametrize(
+    ("text", "slot"),
+    [
+        ("邮箱写错了", "ticket_email"),
+        ("the title is wrong", "ticket_title"),
+        ("交易哈希贴错了", "ticket_tx_hash"),
+        ("时间不对", "ticket_occurred_at"),
+    ],
+)
+def test_correct_the_field_named_in_words(text, slot):
+    events, dispatcher = run_action(ActionCorrectTicketField(), correction(text))
+    assert events == [SlotSet(slot, None), SlotSet("ticket_confirmed", None)]
+    assert responses(dispatcher) == ["utter_ok_correct_field"]
+
+
+def test_correct_the_email_address():
+    # BUG: "地址" (address) is matched before "邮箱" (e-mail), so the wallet
+    # address is cleared instead of the e-mail.
+    events, _ = run_action(ActionCorrectTicketField(), correction("邮箱地址写错了"))
+    assert events == [SlotSet("ticket_email", None), SlotSet("ticket_confirmed", None)]
+
+
+@pytest.mark.parametrize(("text", "intent"), [("改一下", "correct_ticket"), ("不对", "deny")])
+def test_unknown_field_asks_which(text, intent):
+    events, dispatcher = run_action(ActionCorrectTicketField(), correction(text, intent))
+    assert events == [SlotSet("ticket_confirmed", None)]
+    assert responses(dispatcher) == ["utter_ask_which_field"]
+
+
+def test_an_entity_that_is_not_a_form_field_asks_which():
+    entity = {"entity": "ticket_field", "value": "handoff_active", "start": 0, "end": 0}
+    events, dispatcher = run_action(
+        ActionCorrectTicketField(), correction("/correct_ticket", entities=[entity])
+    )
+    assert events == [SlotSet("ticket_confirmed", None)]
+    assert responses(dispatcher) == ["utter_ask_which_field"]
+
+
+# --------------------------------------------------------------------------- cancelling
+
+
+def test_reset_clears_every_form_slot():
+    tracker = make_tracker([*user_turn("算了", "cancel")], slots=CONFIRMED)
+    events, dispatcher = run_action(ActionResetTicketForm(), tracker)
+    assert events == RESET
+    assert dispatcher.messages == []
