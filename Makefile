@@ -22,7 +22,7 @@ help:
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml scripts/bootstrap.sh
+$(INSTALLED): pyproject.toml scripts/bootstrap.sh widget/package-lock.json
 	@scripts/bootstrap.sh
 	@touch $@
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -25,6 +27,7 @@ from actions.outbox import TICKET, Outbox, OutboxFlusher
 from actions.runtime import shared_client, shared_flusher, shared_outbox
 from actions.ticket_form import FORM_SLOTS, language_of
 from support_core.chains import InvalidValue, check_address, check_tx_hash
+from support_core.fact_matcher import normalise_time
 
 logger = logging.getLogger(__name__)
 
@@ -141,10 +144,22 @@ def ticket_payload(tracker: Tracker) -> dict[str, Any]:
         "wallet_address": value("ticket_wallet_address"),
         "chain": value("ticket_chain"),
         "occurred_at_text": value("ticket_occurred_at"),
+        "occurred_at": _parsed_time(value("ticket_occurred_at"), language),
         "escalation_reason": reason,
         "summary": build_summary(tracker.events, reason=reason, language=language),
         "transcript": transcript(tracker.events),
     }
+
+
+def _parsed_time(text: str | None, language: str) -> str | None:
+    """The moment the user named, as ISO 8601, so agents can sort and compare."""
+    if not text:
+        return None
+    # The widget does not send a timezone; Chinese-speaking users are read in
+    # China time, others in UTC. The text as written travels with it.
+    zone = ZoneInfo("Asia/Shanghai") if language == "zh" else timezone.utc
+    moment = normalise_time(text, language, datetime.now(zone))
+    return moment.isoformat() if moment else None
 
 
 def idempotency_key(tracker: Tracker) -> str:

@@ -110,6 +110,35 @@ class Stack:
     tracker_store_url: str
     processes: list[Process] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    handoff_url: str | None = None
+    handoff_bot_token: str | None = None
+    handoff_database_url: str | None = None
+    handoff_port: int | None = None
+
+    def process(self, name: str) -> Process:
+        """The running process called ``name`` ("rasa", "actions", "handoff")."""
+        return next(p for p in self.processes if p.name == name)
+
+    def add_agent(self, name: str) -> str:
+        """Create a support agent in the handoff service's database; return its token."""
+        result = subprocess.run(
+            [sys.executable, "-m", "handoff_service", "agent", "add", name],
+            cwd=ROOT, env={**os.environ, **QUIET_ENV, **self.extra_env},
+            capture_output=True, text=True, check=True, timeout=60,
+        )
+        return result.stdout.strip().splitlines()[-1].split()[-1]
+
+    def start_handoff(self) -> Process:
+        """(Re)start the handoff service on its port, e.g. after a test stopped it."""
+        if self.handoff_port is None:
+            raise ProcessFailed("this stack has no handoff service")
+        process = start_process(
+            "handoff", [sys.executable, "-m", "handoff_service", "serve"],
+            self.workdir, self.extra_env,
+        )
+        self.processes = [p for p in self.processes if p.name != "handoff"] + [process]
+        wait_until_ready(process, f"{self.handoff_url}/api/health", timeout=60)
+        return process
 
     @property
     def rest_webhook(self) -> str:
@@ -155,18 +184,30 @@ def running_stack(
     model: Path = DEFAULT_MODEL,
     tracker_store_url: str | None = None,
     env: dict[str, str] | None = None,
+    handoff: bool = False,
+    handoff_database_url: str | None = None,
 ) -> Iterator[Stack]:
-    """Start the action server and Rasa (REST + socket.io) and stop them afterwards."""
+    """Start the action server and Rasa (REST + socket.io), and with ``handoff`` the
+    handoff service; stop them all afterwards."""
     if not model.exists():
         raise ProcessFailed(f"no trained model at {model}: run `make train`")
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = free_port(), free_port()
     token = secrets.token_urlsafe(16)
     tracker_url = tracker_store_url or f"sqlite:///{workdir / 'tracker.db'}"
+    handoff_port = free_port()
+    handoff_db = handoff_database_url or f"sqlite:///{workdir / 'handoff.db'}"
     run_env = {
         "TRACKER_STORE_URL": tracker_url,
         "RASA_AUTH_TOKEN": token,
         "OUTBOX_PATH": str(workdir / "outbox.db"),
+        # Also where the service would be when it is not started (it is then down).
+        "HANDOFF_URL": f"http://127.0.0.1:{handoff_port}",
+        "HANDOFF_BOT_TOKEN": secrets.token_urlsafe(16),
+        "HANDOFF_DATABASE_URL": handoff_db,
+        "HANDOFF_HOST": "127.0.0.1",
+        "HANDOFF_PORT": str(handoff_port),
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         **(env or {}),
     }
     endpoints = write_endpoints(workdir / "endpoints.yml", actions_port)
@@ -177,8 +218,14 @@ def running_stack(
         workdir=workdir,
         tracker_store_url=tracker_url,
         extra_env=run_env,
+        handoff_url=run_env["HANDOFF_URL"],
+        handoff_bot_token=run_env["HANDOFF_BOT_TOKEN"],
+        handoff_database_url=handoff_db,
+        handoff_port=handoff_port,
     )
     try:
+        if handoff:
+            stack.start_handoff()
         actions = start_process(
             "actions",
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions",

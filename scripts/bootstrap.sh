@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.10 when missing (or broken) and install the project into it.
+# Install everything the project needs that is missing: the Python 3.10 venv with the
+# project, the widget's socket.io client (npm), and Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! .venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
@@ -11,3 +12,22 @@ if ! .venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/
 fi
 echo "==> installing the project and its pinned dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+if [ ! -f widget/node_modules/socket.io-client/dist/socket.io.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "==> installing the widget's socket.io client from the npm registry"
+    (cd widget && npm ci --no-audit --no-fund --silent)
+  else
+    echo "warning: npm not found; the chat widget needs widget/node_modules (npm ci in widget/)" >&2
+  fi
+fi
+
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's Chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: no Chromium at ${CHROMIUM:-/usr/bin/chromium}; browser tests will fail" >&2
+    echo "         install it with: sudo apt-get install chromium" >&2
+  fi
+fi

@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# Start the action server and the Rasa server, print how to chat, stop both on Ctrl-C.
+# Start the handoff service, the action server and the Rasa server; print the widget and
+# console URLs and a demo agent's token; stop everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+HANDOFF_PORT=${HANDOFF_PORT:-8000}
+HOST=${PUBLIC_HOST:-localhost}
 mkdir -p state/logs
-# Rasa's HTTP API is protected by a token; one is made per machine and kept out of git.
-if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
-  [ -s state/rasa_auth_token ] || $BIN/python -c 'import secrets; print(secrets.token_urlsafe(24))' > state/rasa_auth_token
-  RASA_AUTH_TOKEN=$(cat state/rasa_auth_token)
-fi
-export RASA_AUTH_TOKEN
 
-for port in "$RASA_PORT" "$ACTIONS_PORT"; do
+# Secrets are made once per machine and kept out of git (state/ is ignored).
+secret() {
+  [ -s "state/$1" ] || $BIN/python -c 'import secrets; print(secrets.token_urlsafe(24))' > "state/$1"
+  cat "state/$1"
+}
+export RASA_AUTH_TOKEN=${RASA_AUTH_TOKEN:-$(secret rasa_auth_token)}
+export HANDOFF_BOT_TOKEN=${HANDOFF_BOT_TOKEN:-$(secret handoff_bot_token)}
+export HANDOFF_URL=${HANDOFF_URL:-http://127.0.0.1:$HANDOFF_PORT}
+export HANDOFF_PORT RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
+export PUBLIC_RASA_URL=${PUBLIC_RASA_URL:-http://$HOST:$RASA_PORT}
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
+
+for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "error: port $port is already in use (is the assistant already running?)" >&2
     exit 1
@@ -24,6 +33,14 @@ pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap stop EXIT INT TERM
 
+$BIN/python -m handoff_service db upgrade >state/logs/handoff.log 2>&1
+# A demo agent, created once; its token is printed below.
+if [ ! -s state/demo_agent_token ]; then
+  $BIN/python -m handoff_service agent add demo 2>>state/logs/handoff.log | tail -n 1 > state/demo_agent_token
+fi
+
+$BIN/python -m handoff_service serve >>state/logs/handoff.log 2>&1 &
+pids+=($!)
 $BIN/rasa run actions --actions actions --port "$ACTIONS_PORT" >state/logs/actions.log 2>&1 &
 pids+=($!)
 $BIN/rasa run --model models/current.tar.gz --enable-api --auth-token "$RASA_AUTH_TOKEN" \
@@ -32,24 +49,32 @@ $BIN/rasa run --model models/current.tar.gz --enable-api --auth-token "$RASA_AUT
 pids+=($!)
 
 echo "==> starting (logs in state/logs/) ..."
-for _ in $(seq 1 180); do
-  if curl -fsS "http://127.0.0.1:$RASA_PORT/status?token=$RASA_AUTH_TOKEN" 2>/dev/null | grep -q '"model_file"'; then
-    break
+ready=""
+for _ in $(seq 1 240); do
+  if curl -fsS "http://127.0.0.1:$RASA_PORT/status?token=$RASA_AUTH_TOKEN" 2>/dev/null | grep -q '"model_file"' \
+     && curl -fsS "http://127.0.0.1:$HANDOFF_PORT/api/health" >/dev/null 2>&1 \
+     && curl -fsS "http://127.0.0.1:$ACTIONS_PORT/health" >/dev/null 2>&1; then
+    ready=yes; break
   fi
   for p in "${pids[@]}"; do
     kill -0 "$p" 2>/dev/null || { echo "error: a process exited early, see state/logs/" >&2; exit 1; }
   done
   sleep 1
 done
+[ -n "$ready" ] || { echo "error: not ready after 4 minutes, see state/logs/" >&2; exit 1; }
 
 cat <<INFO
 
-  Assistant ready.
-  Rasa server      http://localhost:$RASA_PORT   (REST: /webhooks/rest/webhook, socket.io: /socket.io)
-  Action server    http://localhost:$ACTIONS_PORT
-  Try it:
-    curl -s localhost:$RASA_PORT/webhooks/rest/webhook -H 'Content-Type: application/json' \\
-      -d '{"sender": "me", "message": "USDT提币一直没到账"}'
+  The assistant is running.
+
+  Chat widget (users)     http://$HOST:$HANDOFF_PORT/widget/
+  Agent console (agents)  http://$HOST:$HANDOFF_PORT/console/
+    demo agent token:     $(cat state/demo_agent_token)
+    more agents:          .venv/bin/handoff-service agent add NAME
+
+  Rasa server             http://$HOST:$RASA_PORT   (REST /webhooks/rest/webhook, socket.io /socket.io)
+  Action server           http://$HOST:$ACTIONS_PORT
+  Handoff service API     http://$HOST:$HANDOFF_PORT/api/health
 
   Ctrl-C stops everything.
 INFO

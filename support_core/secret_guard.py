@@ -151,24 +151,29 @@ def _is_separator(text: str) -> bool:
 def _word_runs(text: str) -> list[SecretMatch]:
     """Runs of 12+ separated words that all belong to one alphabetic word list."""
     words = [m for m in _WORD_RE.finditer(text) if not _HAN_RE.search(m.group())]
+    if len(words) < MIN_PHRASE_WORDS:
+        return []
+    normalised = [_normalise(m.group()) for m in words]
+    # Whether each word may follow the previous one in a phrase (only separators between).
+    adjacent = [False] + [
+        _is_separator(text[words[i - 1].end() : words[i].start()]) for i in range(1, len(words))
+    ]
     found: list[SecretMatch] = []
     for language in _LATIN_LISTS + _SPACED_LISTS:
         wordlist = _normalised_wordlist(language)
-        run: list[re.Match[str]] = []
-        for word in [*words, None]:
-            joined = (
-                word is not None
-                and _normalise(word.group()) in wordlist
-                and (not run or _is_separator(text[run[-1].end() : word.start()]))
-            )
-            if joined:
-                run.append(word)  # type: ignore[arg-type]
+        run_start: int | None = None
+        for i in range(len(words) + 1):
+            listed = i < len(words) and normalised[i] in wordlist
+            if listed and run_start is not None and adjacent[i]:
                 continue
-            if len(run) >= MIN_PHRASE_WORDS:
+            if run_start is not None and i - run_start >= MIN_PHRASE_WORDS:
                 found.append(
-                    SecretMatch(SecretKind.SEED_PHRASE, run[0].start(), run[-1].end(), language)
+                    SecretMatch(
+                        SecretKind.SEED_PHRASE, words[run_start].start(), words[i - 1].end(),
+                        language,
+                    )
                 )
-            run = [word] if word is not None and _normalise(word.group()) in wordlist else []
+            run_start = i if listed else None
     return found
 
 

@@ -140,6 +140,8 @@ class LiveServer:
         for task in leftovers:
             task.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
+        # The request worker threads (asyncio.to_thread) end with the loop.
+        await self._loop.shutdown_default_executor()
 
 
 @contextmanager

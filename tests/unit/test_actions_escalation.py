@@ -267,10 +267,12 @@ def test_ticket_payload():
         "wallet_address": TRON,
         "chain": "tron",
         "occurred_at_text": "昨天晚上9点",
+        "occurred_at": payload["occurred_at"],
         "escalation_reason": "self_help_failed",
         "summary": build_summary(tracker.events, reason="self_help_failed", language="zh"),
         "transcript": transcript(tracker.events),
     }
+    assert payload["occurred_at"].endswith("T21:00:00+08:00")
     assert payload["summary"]["problem"] == "withdrawal_failed"
     assert payload["summary"]["facts"]["amount"] == ["500 USDT"]
 

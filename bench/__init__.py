@@ -1,0 +1,1 @@
+"""Benchmarks of the assistant (run with `make bench`)."""

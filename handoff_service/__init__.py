@@ -1,0 +1,1 @@
+"""Handoff service: tickets that carry an escalated chat from the assistant to a human agent."""

@@ -1,0 +1,473 @@
+"""HTTP edge of the service: parse requests, authenticate, call the services, map errors.
+
+Bearer tokens: the assistant's bot token for the bot endpoints, a per-agent
+token for the console endpoints. Domain exceptions become status codes here
+and nowhere else. Text is returned exactly as stored (plain text, never HTML
+escaped): escaping is the console's job, at the point where it renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from functools import partial, wraps
+from typing import Any
+
+from sanic import Blueprint, Request, Sanic
+from sanic.exceptions import PayloadTooLarge, SanicException
+from sanic.response import HTTPResponse
+from sanic.response import json as json_response
+from sqlalchemy.exc import OperationalError
+
+from handoff_service.db import ping
+from handoff_service.models import Agent, Message, Ticket
+from handoff_service.notifier import (
+    AGENT_JOINED,
+    AGENT_MESSAGE,
+    TICKET_RESOLVED,
+    Notification,
+)
+from handoff_service.services import (
+    Forbidden,
+    HandoffService,
+    TicketChange,
+    TicketConflict,
+    TicketNotFound,
+    Unauthorized,
+    ValidationFailed,
+    parse_filters,
+    waiting_seconds,
+)
+
+logger = logging.getLogger(__name__)
+
+_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+Handler = Callable[..., Awaitable[HTTPResponse]]
+SyncHandler = Callable[..., HTTPResponse]
+
+
+class BadJson(Exception):
+    """The request body is not valid JSON."""
+
+
+def _reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return json_response(body, status=status, headers=headers, dumps=_dumps)
+
+
+def _error(
+    status: int, code: str, detail: str, field: str | None = None, **headers: str
+) -> HTTPResponse:
+    return _reply({"error": code, "field": field, "detail": detail}, status, headers or None)
+
+
+# ---------------------------------------------------------------- serialisation
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _value(member: Any) -> Any:
+    # Enum columns hand back members; a value set in this session may still be a str.
+    return member.value if isinstance(member, Enum) else member
+
+
+def ticket_brief(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """The queue view of a ticket: what an agent needs to pick the next one."""
+    return {
+        "ref": ticket.ref,
+        "conversation_id": ticket.conversation_id,
+        "category": _value(ticket.category),
+        "priority": _value(ticket.priority),
+        "status": _value(ticket.status),
+        "title": ticket.title,
+        "language": _value(ticket.language),
+        "assignee": ticket.assignee.name if ticket.assignee is not None else None,
+        "created_at": _iso(ticket.created_at),
+        "updated_at": _iso(ticket.updated_at),
+        "first_agent_reply_at": _iso(ticket.first_agent_reply_at),
+        "waiting_seconds": waiting_seconds(ticket, now),
+    }
+
+
+def ticket_full(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """Every field of a ticket."""
+    return {
+        **ticket_brief(ticket, now),
+        "description": ticket.description,
+        "contact_email": ticket.contact_email,
+        "tx_hash": ticket.tx_hash,
+        "wallet_address": ticket.wallet_address,
+        "chain": ticket.chain,
+        "occurred_at_text": ticket.occurred_at_text,
+        "occurred_at": _iso(ticket.occurred_at),
+        "escalation_reason": _value(ticket.escalation_reason),
+        "summary": ticket.summary,
+        "resolved_at": _iso(ticket.resolved_at),
+        "closed_at": _iso(ticket.closed_at),
+        "csat": ticket.csat,
+    }
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """One transcript line."""
+    return {
+        "id": message.id,
+        "author": _value(message.author),
+        "author_name": message.author_name,
+        "text": message.text,
+        "created_at": _iso(message.created_at),
+        "external_id": message.external_id,
+    }
+
+
+def _change_json(change: TicketChange) -> dict[str, Any]:
+    return {"ref": change.ref, "status": change.status, "updated_at": _iso(change.updated_at)}
+
+
+# ---------------------------------------------------------------- request helpers
+
+
+def unit_of_work(handler: SyncHandler) -> Handler:
+    """Run a blocking handler in a worker thread with one session (``request.ctx.session``).
+
+    Database calls are blocking; in a thread they leave the event loop free
+    for other requests, and concurrent requests overlap their round trips
+    and commits. The services commit their own units of work; closing the
+    session here rolls back whatever a failed request left uncommitted.
+    """
+
+    def run(request: Request, args: tuple[Any, ...], kwargs: dict[str, Any]) -> HTTPResponse:
+        with request.app.ctx.sessions() as session:
+            request.ctx.session = session
+            try:
+                return handler(request, *args, **kwargs)
+            finally:
+                request.ctx.session = None
+
+    @wraps(handler)
+    async def endpoint(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+        return await asyncio.to_thread(run, request, args, kwargs)
+
+    return endpoint
+
+
+def _service(request: Request) -> HandoffService:
+    return HandoffService(request.ctx.session, clock=request.app.ctx.clock)
+
+
+def _now(request: Request) -> datetime:
+    return request.app.ctx.clock()  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request: the bot (``agent`` is None) or an agent."""
+
+    agent: Agent | None
+
+    @property
+    def is_bot(self) -> bool:
+        """Whether the bot token was used."""
+        return self.agent is None
+
+
+def _caller(request: Request) -> Caller:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("send 'Authorization: Bearer <token>'")
+    bot_token = request.app.ctx.settings.bot_token
+    if bot_token and secrets.compare_digest(token.encode(), bot_token.encode()):
+        return Caller(agent=None)
+    return Caller(agent=_service(request).authenticate_agent(token))
+
+
+def _require_bot(request: Request) -> None:
+    if not _caller(request).is_bot:
+        raise Forbidden("this endpoint takes the assistant's bot token, not an agent token")
+
+
+def _require_agent(request: Request) -> Agent:
+    caller = _caller(request)
+    if caller.agent is None:
+        raise Forbidden("this endpoint takes an agent token, not the bot token")
+    return caller.agent
+
+
+def _no_constants(name: str) -> Any:
+    # Python accepts NaN and Infinity; JSON (and PostgreSQL's json type) does not.
+    raise BadJson(f"the request body is not valid JSON: {name} is not a JSON value")
+
+
+def _body(request: Request) -> dict[str, Any]:
+    raw = request.body or b""
+    if not raw.strip():
+        raise BadJson("the request body is empty; send a JSON object")
+    try:
+        data = json.loads(raw, parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise BadJson("the request body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise BadJson(f"the request body is not valid JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        raise BadJson("the request body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("body", "the request body must be a JSON object")
+    return data
+
+
+def _int_arg(request: Request, name: str, default: int, low: int, high: int) -> int:
+    value = _optional_int_arg(request, name, low, high)
+    return default if value is None else value
+
+
+def _optional_int_arg(request: Request, name: str, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(name, f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ValidationFailed(name, f"{name} must be between {low} and {high}")
+    return value
+
+
+def _time_arg(request: Request, name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise ValidationFailed(name, f"{name} must be an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise ValidationFailed(name, f"{name} needs a time zone offset")
+    return value
+
+
+def _notify(request: Request, ticket: Ticket, intent: str, **entities: Any) -> None:
+    request.app.ctx.notifications.submit(
+        Notification(ticket.id, ticket.conversation_id, intent, entities)
+    )
+
+
+# ---------------------------------------------------------------- routes
+
+
+def make_blueprint() -> Blueprint:
+    """The JSON API under ``/api`` (a fresh blueprint per app)."""
+    bp = Blueprint("handoff_api", url_prefix="/api")
+
+    @bp.get("/health")
+    async def health(request: Request) -> HTTPResponse:
+        try:
+            await asyncio.to_thread(ping, request.app.ctx.engine)
+        except OperationalError as exc:
+            logger.warning("health check: database unavailable (%s)", type(exc.orig).__name__)
+            return _reply({"status": "degraded", "database": "unavailable"}, 503)
+        return _reply({"status": "ok", "database": "ok"})
+
+    # -- the bot
+
+    @bp.post("/tickets")
+    @unit_of_work
+    def create_ticket(request: Request) -> HTTPResponse:
+        _require_bot(request)
+        payload = _body(request)
+        ticket, created = _service(request).create_ticket(
+            payload, request.headers.get("idempotency-key")
+        )
+        if created and payload.get("delivered_late") is True:
+            # The bot queued this ticket while the service was down and told the
+            # user so; now the user learns its reference in the same chat.
+            _notify(request, ticket, "ticket_created", ticket_ref=ticket.ref)
+        return _reply(ticket_full(ticket, _now(request)), 201 if created else 200)
+
+    @bp.get("/conversations/<conversation_id:str>/ticket")
+    @unit_of_work
+    def conversation_ticket(request: Request, conversation_id: str) -> HTTPResponse:
+        _require_bot(request)
+        ticket = _service(request).conversation_ticket(conversation_id)
+        return _reply(ticket_full(ticket, _now(request)))
+
+    @bp.post("/tickets/<ref:str>/user-messages")
+    @unit_of_work
+    def relay_user_message(request: Request, ref: str) -> HTTPResponse:
+        _require_bot(request)
+        payload = _body(request)
+        message, created = _service(request).add_user_message(
+            ref, payload.get("text"), payload.get("external_id")
+        )
+        return _reply(message_json(message), 201 if created else 200)
+
+    @bp.post("/tickets/<ref:str>/rating")
+    @unit_of_work
+    def rate(request: Request, ref: str) -> HTTPResponse:
+        _require_bot(request)
+        payload = _body(request)
+        ticket = _service(request).rate(ref, payload.get("score"))
+        return _reply(ticket_full(ticket, _now(request)))
+
+    # -- agents (and the bot, read-only)
+
+    @bp.get("/tickets")
+    @unit_of_work
+    def list_tickets(request: Request) -> HTTPResponse:
+        _require_agent(request)
+        settings = request.app.ctx.settings
+        filters = parse_filters(
+            status=request.args.get("status"),
+            category=request.args.get("category"),
+            priority=request.args.get("priority"),
+            language=request.args.get("language"),
+        )
+        limit = _int_arg(request, "limit", settings.default_page_size, 1, settings.max_page_size)
+        page = _service(request).list_tickets(filters, limit, request.args.get("cursor"))
+        now = _now(request)
+        return _reply(
+            {
+                "tickets": [ticket_brief(t, now) for t in page.tickets],
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+    @bp.get("/tickets/<ref:str>")
+    @unit_of_work
+    def get_ticket(request: Request, ref: str) -> HTTPResponse:
+        _caller(request)
+        service = _service(request)
+        ticket = service.get_ticket(ref)
+        body = ticket_full(ticket, _now(request))
+        body["messages"] = [message_json(m) for m in service.messages(ref)]
+        return _reply(body)
+
+    @bp.get("/tickets/<ref:str>/messages")
+    @unit_of_work
+    def poll_messages(request: Request, ref: str) -> HTTPResponse:
+        _require_agent(request)
+        settings = request.app.ctx.settings
+        after_id = _optional_int_arg(request, "after_id", 0, 2**62)
+        limit = _int_arg(
+            request, "limit", settings.max_messages_page, 1, settings.max_messages_page
+        )
+        messages = _service(request).messages(ref, after_id, limit)
+        return _reply({"messages": [message_json(m) for m in messages]})
+
+    @bp.post("/tickets/<ref:str>/claim")
+    @unit_of_work
+    def claim(request: Request, ref: str) -> HTTPResponse:
+        agent = _require_agent(request)
+        ticket, newly = _service(request).claim(ref, agent)
+        if newly:
+            _notify(request, ticket, AGENT_JOINED, agent_name=agent.name)
+        return _reply(ticket_full(ticket, _now(request)))
+
+    @bp.post("/tickets/<ref:str>/messages")
+    @unit_of_work
+    def agent_message(request: Request, ref: str) -> HTTPResponse:
+        agent = _require_agent(request)
+        payload = _body(request)
+        service = _service(request)
+        message = service.add_agent_message(ref, agent, payload.get("text"))
+        ticket = service.get_ticket(ref)
+        _notify(request, ticket, AGENT_MESSAGE, agent_name=agent.name, agent_text=message.text)
+        return _reply(message_json(message), 201)
+
+    @bp.post("/tickets/<ref:str>/resolve")
+    @unit_of_work
+    def resolve(request: Request, ref: str) -> HTTPResponse:
+        agent = _require_agent(request)
+        ticket = _service(request).resolve(ref, agent)
+        _notify(request, ticket, TICKET_RESOLVED, ticket_ref=ticket.ref)
+        return _reply(ticket_full(ticket, _now(request)))
+
+    @bp.post("/tickets/<ref:str>/close")
+    @unit_of_work
+    def close(request: Request, ref: str) -> HTTPResponse:
+        agent = _require_agent(request)
+        ticket = _service(request).close(ref, agent)
+        return _reply(ticket_full(ticket, _now(request)))
+
+    @bp.get("/me")
+    @unit_of_work
+    def me(request: Request) -> HTTPResponse:
+        agent = _require_agent(request)
+        return _reply({"name": agent.name})
+
+    @bp.get("/events")
+    @unit_of_work
+    def events(request: Request) -> HTTPResponse:
+        _require_agent(request)
+        after = _time_arg(request, "after")
+        changes = _service(request).changes_since(after)
+        cursor = changes[-1].updated_at if changes else after
+        return _reply({"changes": [_change_json(c) for c in changes], "cursor": _iso(cursor)})
+
+    return bp
+
+
+# ---------------------------------------------------------------- errors
+
+
+def register_error_handlers(app: Sanic) -> None:
+    """Map domain and framework exceptions to JSON error responses."""
+
+    @app.exception(ValidationFailed)
+    async def validation_failed(_request: Request, exc: ValidationFailed) -> HTTPResponse:
+        return _error(422, "validation_failed", exc.detail, exc.field)
+
+    @app.exception(Unauthorized)
+    async def unauthorized(_request: Request, exc: Unauthorized) -> HTTPResponse:
+        return _error(401, "unauthorized", exc.detail, **{"WWW-Authenticate": "Bearer"})
+
+    @app.exception(Forbidden)
+    async def forbidden(_request: Request, exc: Forbidden) -> HTTPResponse:
+        return _error(403, "forbidden", exc.detail)
+
+    @app.exception(TicketNotFound)
+    async def not_found(_request: Request, exc: TicketNotFound) -> HTTPResponse:
+        return _error(404, "not_found", exc.detail)
+
+    @app.exception(TicketConflict)
+    async def conflict(_request: Request, exc: TicketConflict) -> HTTPResponse:
+        return _error(409, exc.code, exc.detail)
+
+    @app.exception(BadJson)
+    async def bad_json(_request: Request, exc: BadJson) -> HTTPResponse:
+        return _error(400, "bad_json", str(exc))
+
+    @app.exception(PayloadTooLarge)
+    async def too_large(request: Request, _exc: PayloadTooLarge) -> HTTPResponse:
+        limit = request.app.ctx.settings.max_body_bytes
+        return _error(413, "body_too_large", f"the request body is over {limit} bytes")
+
+    @app.exception(OperationalError)
+    async def database_down(_request: Request, exc: OperationalError) -> HTTPResponse:
+        # The driver's message only; the statement and its parameters (user
+        # text) are never logged.
+        logger.error("database unavailable: %s", exc.orig)
+        return _error(503, "database_unavailable", "the ticket database is unavailable; retry")
+
+    @app.exception(SanicException)
+    async def http_error(_request: Request, exc: SanicException) -> HTTPResponse:
+        status = int(getattr(exc, "status_code", 500) or 500)
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            status, "http_error"
+        )
+        return _error(status, code, str(exc))
+
+    @app.on_response
+    async def security_headers(_request: Request, response: HTTPResponse) -> None:
+        # API responses are data, never pages: no sniffing, no caching.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")

@@ -1,0 +1,199 @@
+"""``handoff-service`` command line: migrate the database, manage agents, run the server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from handoff_service.config import ConfigError, Settings
+from handoff_service.db import (
+    current_revision,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    upgrade,
+)
+from handoff_service.services import HandoffService, ValidationFailed
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    """Apply every pending migration."""
+    engine = make_engine(settings)
+    try:
+        revision = upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database {_safe_url(settings.database_url)} is at revision {revision}")
+    return EXIT_OK
+
+
+def _with_service(settings: Settings, work: Callable[[HandoffService], int]) -> int:
+    engine = make_engine(settings)
+    try:
+        if current_revision(engine) != head_revision():
+            print(
+                "error: the database schema is not up to date; "
+                "run `handoff-service db upgrade` first",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        with make_session_factory(engine)() as session:
+            return work(HandoffService(session))
+    finally:
+        engine.dispose()
+
+
+def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Create an agent and print its token, once."""
+
+    def work(service: HandoffService) -> int:
+        try:
+            agent, token = service.add_agent(args.name)
+        except ValidationFailed as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"agent {agent.name!r} created; its token is shown only this once:")
+        print(token)
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
+    """Print every agent."""
+
+    def work(service: HandoffService) -> int:
+        agents = service.agents()
+        if not agents:
+            print("no agents yet; add one with `handoff-service agent add NAME`")
+        for agent in agents:
+            state = "active" if agent.active else "deactivated"
+            print(f"{agent.name}\t{state}\tcreated {agent.created_at:%Y-%m-%d %H:%M} UTC")
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def cmd_agent_deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    """Revoke an agent's token."""
+
+    def work(service: HandoffService) -> int:
+        try:
+            service.deactivate_agent(args.name)
+        except ValidationFailed as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"agent {args.name!r} deactivated; their token no longer works")
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def ensure_bot_token(settings: Settings) -> tuple[Settings, Path | None]:
+    """Settings with a bot token: the configured one, or one kept in the state folder.
+
+    Returns the file the token lives in when it came from there.
+    """
+    if settings.bot_token:
+        return settings, None
+    path = settings.bot_token_file
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+    else:
+        token = ""
+    if not token:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        # Readable by the owner only: it lets a client open tickets.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+    return replace(settings, bot_token=token), path
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate, then serve the API on one worker until interrupted."""
+    # Imported here: the CLI's other commands do not need Sanic.
+    from handoff_service.app import create_app
+
+    if args.host:
+        settings = replace(settings, host=args.host)
+    if args.port:
+        settings = replace(settings, port=args.port)
+    cmd_db_upgrade(settings, args)
+    settings, token_file = ensure_bot_token(settings)
+    if token_file is not None:
+        print(
+            f"HANDOFF_BOT_TOKEN is not set; the bot token is in {token_file} "
+            "(give the same value to the action server)",
+            flush=True,
+        )
+    # The service's own log lines (state changes, never message text) at INFO;
+    # Sanic's logging setup is left off so each line is printed once.
+    logging.getLogger().setLevel(logging.INFO)
+    app = create_app(settings)
+    app.run(host=settings.host, port=settings.port, workers=1, access_log=False, motd=False)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``handoff-service``."""
+    parser = argparse.ArgumentParser(
+        prog="handoff-service",
+        description="Tickets for conversations the assistant hands over to human agents. "
+        "Configured by environment variables (HANDOFF_DATABASE_URL, HANDOFF_BOT_TOKEN, "
+        "RASA_URL, RASA_AUTH_TOKEN, HANDOFF_HOST, HANDOFF_PORT).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
+
+    agent = commands.add_parser("agent", help="support agents").add_subparsers(
+        dest="agent_command", required=True
+    )
+    add = agent.add_parser("add", help="create an agent and print its token once")
+    add.add_argument("name")
+    add.set_defaults(func=cmd_agent_add)
+    agent.add_parser("list", help="list agents").set_defaults(func=cmd_agent_list)
+    deactivate = agent.add_parser("deactivate", help="revoke an agent's token")
+    deactivate.add_argument("name")
+    deactivate.set_defaults(func=cmd_agent_deactivate)
+
+    serve = commands.add_parser("serve", help="migrate, then run the API (one worker)")
+    serve.add_argument("--host", help="overrides HANDOFF_HOST")
+    serve.add_argument("--port", type=int, help="overrides HANDOFF_PORT")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``handoff-service`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return int(args.func(settings, args))

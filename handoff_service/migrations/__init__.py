@@ -1,0 +1,1 @@
+"""Alembic migrations of the handoff service (run by ``handoff-service db upgrade``)."""

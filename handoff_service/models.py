@@ -1,0 +1,282 @@
+"""Tables and enums of the handoff service (SQLAlchemy declarative, 2.0-style usage)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic migrations can refer to them on every dialect.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class Category(str, enum.Enum):
+    """What the user's problem is about (the support guide's categories)."""
+
+    ACCOUNT = "account"
+    ASSETS = "assets"
+    TRADING = "trading"
+    TECHNICAL = "technical"
+    SECURITY = "security"
+    POLICY = "policy"
+
+
+class Priority(str, enum.Enum):
+    """How soon a human must look at the ticket."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: the queue shows the lowest rank first (urgent = 0)."""
+        return _PRIORITY_RANK[self]
+
+    @classmethod
+    def from_rank(cls, rank: int) -> Priority:
+        """The priority stored as ``rank``."""
+        return _RANK_PRIORITY[rank]
+
+
+_PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
+_RANK_PRIORITY = {rank: priority for priority, rank in _PRIORITY_RANK.items()}
+
+
+class TicketStatus(str, enum.Enum):
+    """Where a ticket is in its life; allowed moves live in ``services.TRANSITIONS``."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
+
+
+class Language(str, enum.Enum):
+    """The language the user wrote in."""
+
+    ZH = "zh"
+    EN = "en"
+
+
+class EscalationReason(str, enum.Enum):
+    """Why the assistant handed the conversation over."""
+
+    REQUESTED_HUMAN = "requested_human"
+    SELF_HELP_FAILED = "self_help_failed"
+    FALLBACK = "fallback"
+    SECURITY = "security"
+
+
+class Author(str, enum.Enum):
+    """Who wrote a message of the transcript."""
+
+    USER = "user"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC (the only kind of time stored)."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):  # type: ignore[type-arg]
+    """Aware UTC datetimes on every dialect.
+
+    SQLite has no time zones and hands back naive values; PostgreSQL hands
+    back aware ones in the session's zone. Normalising here keeps comparisons
+    and SLA arithmetic free of naive/aware mix-ups.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store in UTC; refuse naive values, whose zone would be a guess."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read back as aware UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
+    # Stored as plain strings with a CHECK constraint rather than a native
+    # PostgreSQL enum type: adding a member stays a one-line migration.
+    return SAEnum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+_ACTIVE_SQL = text("status IN ('open', 'assigned')")
+
+
+class Agent(Base):
+    """A human support agent; the token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    active = Column(Boolean, nullable=False, default=True)
+
+    def __repr__(self) -> str:
+        return f"Agent(id={self.id!r}, name={self.name!r})"
+
+
+class Ticket(Base):
+    """One escalated conversation and its SLA timestamps."""
+
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True)
+    # Derived from ``id`` ("T-000123"), so it is set right after the INSERT
+    # that assigns the id, inside the same transaction.
+    ref = Column(String(16), unique=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    category = Column(_enum(Category, "category"), nullable=False)
+    priority = Column(_enum(Priority, "priority"), nullable=False)
+    # Enum names sort alphabetically ("high" < "normal" < "urgent"); the queue
+    # needs urgent first, and an indexed integer keeps that sort cheap.
+    priority_rank = Column(SmallInteger, nullable=False)
+    status = Column(_enum(TicketStatus, "status"), nullable=False, default=TicketStatus.OPEN)
+    title = Column(String(120), nullable=False)
+    description = Column(Text, nullable=False)
+    language = Column(_enum(Language, "language"), nullable=False)
+    contact_email = Column(String(254))
+    tx_hash = Column(String(128))
+    wallet_address = Column(String(128))
+    chain = Column(String(32))
+    occurred_at_text = Column(String(200))
+    occurred_at = Column(UTCDateTime())
+    escalation_reason = Column(_enum(EscalationReason, "escalation_reason"), nullable=False)
+    summary = Column(JSON)
+    assignee_id = Column(Integer, ForeignKey("agents.id"))
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    first_agent_reply_at = Column(UTCDateTime())
+    resolved_at = Column(UTCDateTime())
+    closed_at = Column(UTCDateTime())
+    updated_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    csat = Column(SmallInteger)
+    idempotency_key = Column(String(200), unique=True)
+
+    # Loaded on access (usually from the identity map: the caller's own agent);
+    # the queue query asks for it eagerly.
+    assignee = relationship(Agent)
+
+    __table_args__ = (
+        CheckConstraint("csat IS NULL OR (csat >= 1 AND csat <= 5)", name="csat_range"),
+        CheckConstraint("priority_rank >= 0 AND priority_rank <= 2", name="priority_rank_range"),
+        # One open ticket per conversation; the service checks first, this
+        # catches the race of two requests creating at the same moment.
+        Index(
+            "uq_tickets_one_active_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=_ACTIVE_SQL,
+            postgresql_where=_ACTIVE_SQL,
+        ),
+        # The agents' queue: filter by status, urgent first, oldest first.
+        Index("ix_tickets_queue", "status", "priority_rank", "created_at", "id"),
+        # Filtering by category as well: without it, asking for the open
+        # "assets" tickets would first walk past every urgent open ticket.
+        Index(
+            "ix_tickets_category_queue", "category", "status", "priority_rank", "created_at", "id"
+        ),
+        # The same order without a status filter.
+        Index("ix_tickets_priority_age", "priority_rank", "created_at", "id"),
+        Index("ix_tickets_updated_at", "updated_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"Ticket(id={self.id!r}, ref={self.ref!r}, status={self.status!r})"
+
+
+class Message(Base):
+    """One line of a ticket's transcript."""
+
+    __tablename__ = "messages"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    author = Column(_enum(Author, "author"), nullable=False)
+    author_name = Column(String(64))
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    # Rasa's message id for relayed user messages: a retried relay is a no-op.
+    external_id = Column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "external_id", name="uq_messages_ticket_external"),
+        Index("ix_messages_ticket_id_id", "ticket_id", "id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"Message(id={self.id!r}, ticket_id={self.ticket_id!r}, author={self.author!r})"
+
+
+class AuditEvent(Base):
+    """A state change, who made it and when; never the text of a message."""
+
+    __tablename__ = "audit_events"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(64), nullable=False)
+    detail = Column(JSON)
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+
+    def __repr__(self) -> str:
+        return f"AuditEvent(id={self.id!r}, action={self.action!r})"

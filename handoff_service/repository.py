@@ -1,0 +1,283 @@
+"""Queries: reads and writes of rows, no business rules.
+
+Every function takes the caller's session; none commits. Conditional updates
+(``transition_ticket``) report whether a row matched, and the service decides
+what that means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import SmallInteger, and_, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy.orm import Session, joinedload
+
+from handoff_service.models import (
+    ACTIVE_STATUSES,
+    Agent,
+    AuditEvent,
+    Category,
+    Language,
+    Message,
+    Priority,
+    Ticket,
+    TicketStatus,
+    UTCDateTime,
+)
+
+
+@dataclass(frozen=True)
+class QueueKey:
+    """A ticket's position in the queue: keyset pagination resumes after it."""
+
+    priority_rank: int
+    created_at: datetime
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    """Optional equality filters of the queue; ``None`` means any."""
+
+    status: TicketStatus | None = None
+    category: Category | None = None
+    priority: Priority | None = None
+    language: Language | None = None
+
+
+def queue_key(ticket: Ticket) -> QueueKey:
+    """Where ``ticket`` sits in the queue order."""
+    return QueueKey(ticket.priority_rank, ticket.created_at, ticket.id)
+
+
+def get_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
+    """The ticket with reference ``ref``."""
+    return session.execute(select(Ticket).where(Ticket.ref == ref)).scalar_one_or_none()
+
+
+def get_ticket_by_id(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket with primary key ``ticket_id``."""
+    return session.get(Ticket, ticket_id)
+
+
+def get_ticket_by_idempotency_key(session: Session, key: str) -> Ticket | None:
+    """The ticket created with idempotency key ``key``."""
+    stmt = select(Ticket).where(Ticket.idempotency_key == key)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def find_replay_or_active(
+    session: Session, conversation_id: str, key: str | None
+) -> tuple[Ticket | None, Ticket | None]:
+    """In one query: the ticket created with idempotency ``key``, and the conversation's active one.
+
+    Creating a ticket needs both answers; one round trip instead of two.
+    """
+    active = and_(Ticket.conversation_id == conversation_id, Ticket.status.in_(ACTIVE_STATUSES))
+    condition = or_(Ticket.idempotency_key == key, active) if key is not None else active
+    by_key = current = None
+    for ticket in session.execute(select(Ticket).where(condition)).scalars():
+        if key is not None and ticket.idempotency_key == key:
+            by_key = ticket
+        if ticket.conversation_id == conversation_id and ticket.status in ACTIVE_STATUSES:
+            current = ticket
+    return by_key, current
+
+
+def get_active_ticket(session: Session, conversation_id: str) -> Ticket | None:
+    """The open or assigned ticket of a conversation (there is at most one)."""
+    stmt = select(Ticket).where(
+        Ticket.conversation_id == conversation_id, Ticket.status.in_(ACTIVE_STATUSES)
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def get_latest_ticket(session: Session, conversation_id: str) -> Ticket | None:
+    """The most recently created ticket of a conversation, whatever its status."""
+    stmt = (
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def list_tickets(
+    session: Session, filters: TicketFilters, limit: int, after: QueueKey | None = None
+) -> list[Ticket]:
+    """Tickets in queue order (urgent first, then oldest first), ``limit`` of them after ``after``.
+
+    The order matches the ``ix_tickets_queue`` / ``ix_tickets_priority_age``
+    indexes, so the first page costs an index range scan, not a sort.
+    """
+    stmt = select(Ticket)
+    if filters.status is not None:
+        stmt = stmt.where(Ticket.status == filters.status)
+    if filters.category is not None:
+        stmt = stmt.where(Ticket.category == filters.category)
+    if filters.priority is not None:
+        stmt = stmt.where(Ticket.priority_rank == filters.priority.rank)
+    if filters.language is not None:
+        stmt = stmt.where(Ticket.language == filters.language)
+    if after is not None:
+        # A row-value comparison, typed per column, is one index range
+        # condition on both SQLite and PostgreSQL.
+        stmt = stmt.where(
+            tuple_(Ticket.priority_rank, Ticket.created_at, Ticket.id)
+            > tuple_(
+                literal(after.priority_rank, SmallInteger()),
+                literal(after.created_at, UTCDateTime()),
+                literal(after.ticket_id),
+            )
+        )
+    stmt = (
+        stmt.options(joinedload(Ticket.assignee))
+        .order_by(Ticket.priority_rank, Ticket.created_at, Ticket.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def changed_tickets(session: Session, after: datetime | None, limit: int) -> list[Ticket]:
+    """Tickets updated after ``after``, oldest change first."""
+    stmt = select(Ticket)
+    if after is not None:
+        stmt = stmt.where(Ticket.updated_at > after)
+    stmt = stmt.order_by(Ticket.updated_at, Ticket.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def add_ticket(session: Session, ticket: Ticket) -> Ticket:
+    """Insert ``ticket`` and assign its id (flush)."""
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def transition_ticket(
+    session: Session,
+    ticket_id: int,
+    *,
+    from_status: TicketStatus,
+    values: Mapping[str, Any],
+    assignee_id: int | None = None,
+    unrated: bool = False,
+) -> bool:
+    """Update the ticket only if it is still in ``from_status`` (and the other conditions hold).
+
+    One atomic UPDATE: two agents racing for the same ticket cannot both win,
+    on SQLite (writers serialise) or PostgreSQL (the second UPDATE re-checks
+    the row after the first commits). Returns whether the row was updated.
+    """
+    conditions = [Ticket.id == ticket_id, Ticket.status == from_status]
+    if assignee_id is not None:
+        conditions.append(Ticket.assignee_id == assignee_id)
+    if unrated:
+        conditions.append(Ticket.csat.is_(None))
+    stmt = (
+        update(Ticket)
+        .where(and_(*conditions))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    matched = session.execute(stmt).rowcount == 1
+    if matched:
+        # The UPDATE bypassed the identity map; reload what it changed.
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None:
+            session.refresh(ticket)
+    return matched
+
+
+def add_message(session: Session, message: Message) -> Message:
+    """Insert ``message`` and assign its id (flush)."""
+    session.add(message)
+    session.flush()
+    return message
+
+
+def add_messages(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert several messages in one executemany (their ids are not needed)."""
+    if rows:
+        session.execute(insert(Message), [dict(row) for row in rows])
+
+
+def list_messages(
+    session: Session, ticket_id: int, after_id: int | None = None, limit: int | None = None
+) -> list[Message]:
+    """A ticket's messages in stored order, optionally only those after ``after_id``."""
+    stmt = select(Message).where(Message.ticket_id == ticket_id)
+    if after_id is not None:
+        stmt = stmt.where(Message.id > after_id)
+    stmt = stmt.order_by(Message.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def get_message_by_external_id(
+    session: Session, ticket_id: int, external_id: str
+) -> Message | None:
+    """The message relayed earlier with Rasa message id ``external_id``."""
+    stmt = select(Message).where(Message.ticket_id == ticket_id, Message.external_id == external_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def count_messages(session: Session, ticket_id: int) -> int:
+    """How many messages a ticket has."""
+    stmt = select(func.count()).select_from(Message).where(Message.ticket_id == ticket_id)
+    return int(session.execute(stmt).scalar_one())
+
+
+def add_agent(session: Session, agent: Agent) -> Agent:
+    """Insert ``agent`` (flush)."""
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def get_agent_by_token_hash(session: Session, token_hash: str) -> Agent | None:
+    """The agent whose token hashes to ``token_hash``."""
+    stmt = select(Agent).where(Agent.token_hash == token_hash)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def get_agent_by_name(session: Session, name: str) -> Agent | None:
+    """The agent called ``name``."""
+    return session.execute(select(Agent).where(Agent.name == name)).scalar_one_or_none()
+
+
+def list_agents(session: Session) -> list[Agent]:
+    """Every agent, by name."""
+    return list(session.execute(select(Agent).order_by(Agent.name)).scalars())
+
+
+def add_audit(
+    session: Session,
+    *,
+    ticket_id: int | None,
+    actor: str,
+    action: str,
+    detail: Mapping[str, Any] | None,
+    at: datetime,
+) -> AuditEvent:
+    """Record one audit event."""
+    event = AuditEvent(
+        ticket_id=ticket_id,
+        actor=actor,
+        action=action,
+        detail=dict(detail) if detail else None,
+        created_at=at,
+    )
+    session.add(event)
+    return event
+
+
+def list_audit(session: Session, ticket_id: int) -> list[AuditEvent]:
+    """A ticket's audit trail, oldest first."""
+    stmt = select(AuditEvent).where(AuditEvent.ticket_id == ticket_id).order_by(AuditEvent.id)
+    return list(session.execute(stmt).scalars())
