@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -22,9 +22,9 @@ from actions.conversation_summary import (
     transcript,
     user_turns,
 )
-from actions.handoff_client import HandoffClient, HandoffRejected, HandoffUnavailable
-from actions.outbox import TICKET, Outbox, OutboxFlusher
-from actions.runtime import shared_client, shared_flusher, shared_outbox
+from actions.handoff_client import HandoffRejected, HandoffUnavailable
+from actions.outbox import TICKET
+from actions.runtime import ServiceAction
 from actions.ticket_form import FORM_SLOTS, language_of
 from support_core.chains import InvalidValue, check_address, check_tx_hash
 from support_core.fact_matcher import normalise_time
@@ -172,19 +172,8 @@ def _reset_form() -> list[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS + _HELPER_SLOTS]
 
 
-class ActionSubmitTicket(Action):
+class ActionSubmitTicket(ServiceAction):
     """Sends the confirmed ticket; queues it when the service is down."""
-
-    def __init__(
-        self,
-        client: HandoffClient | None = None,
-        outbox: Outbox | None = None,
-        flusher: OutboxFlusher | None = None,
-    ) -> None:
-        """Collaborators are injectable for tests; by default the shared ones."""
-        self._client = client
-        self._outbox = outbox
-        self._flusher = flusher
 
     def name(self) -> str:
         """Runs when the form is complete."""
@@ -201,15 +190,12 @@ class ActionSubmitTicket(Action):
             return _reset_form()
         if not tracker.get_slot("ticket_confirmed"):
             return _reset_form()
-        client = self._client or shared_client()
         payload = ticket_payload(tracker)
         key = idempotency_key(tracker)
         try:
-            ticket = await asyncio.to_thread(client.create_ticket, payload, key)
+            ticket = await asyncio.to_thread(self.client.create_ticket, payload, key)
         except HandoffUnavailable:
-            outbox = self._outbox or shared_outbox()
-            await asyncio.to_thread(outbox.put, TICKET, key, tracker.sender_id, payload)
-            (self._flusher or shared_flusher()).ensure_running()
+            await asyncio.to_thread(self.queue, TICKET, key, tracker.sender_id, payload)
             dispatcher.utter_message(response="utter_ticket_queued")
             return [*_reset_form(), SlotSet("handoff_active", True), SlotSet("ticket_ref", None)]
         except HandoffRejected as rejected:

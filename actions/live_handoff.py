@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from abc import ABC, abstractmethod
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff_client import HandoffClient, HandoffRejected, HandoffUnavailable
-from actions.outbox import MESSAGE, RATING, Outbox, OutboxFlusher
-from actions.runtime import shared_client, shared_flusher, shared_outbox
+from actions.handoff_client import HandoffRejected, HandoffUnavailable
+from actions.outbox import MESSAGE, RATING
+from actions.runtime import ServiceAction
 
 _CN_RATINGS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 SKIPPED = "skipped"
@@ -42,41 +41,7 @@ def parse_rating(text: str) -> int | None:
     return None
 
 
-class _WithCollaborators(Action, ABC):
-    """Base for actions that talk to the handoff service (abstract: never registered)."""
-
-    def __init__(
-        self,
-        client: HandoffClient | None = None,
-        outbox: Outbox | None = None,
-        flusher: OutboxFlusher | None = None,
-    ) -> None:
-        """Collaborators are injectable for tests; by default the shared ones."""
-        self._client = client
-        self._outbox = outbox
-        self._flusher = flusher
-
-    @property
-    def client(self) -> HandoffClient:
-        """The handoff-service client."""
-        return self._client or shared_client()
-
-    @property
-    def outbox(self) -> Outbox:
-        """Where undeliverable messages wait."""
-        return self._outbox or shared_outbox()
-
-    def queue(self, kind: str, key: str, conversation_id: str, payload: dict[str, Any]) -> None:
-        """Keep it for later delivery and make sure the delivery loop runs."""
-        self.outbox.put(kind, key, conversation_id, payload)
-        (self._flusher or shared_flusher()).ensure_running()
-
-    @abstractmethod
-    def name(self) -> str:
-        """Each concrete action names itself."""
-
-
-class ActionRelayToAgent(_WithCollaborators):
+class ActionRelayToAgent(ServiceAction):
     """Appends the user's message to the ticket; tells the user once that an agent will reply."""
 
     def name(self) -> str:
@@ -115,7 +80,7 @@ class ActionRelayToAgent(_WithCollaborators):
         return events
 
 
-class ActionDeliverAgentMessage(_WithCollaborators):
+class ActionDeliverAgentMessage(ServiceAction):
     """Shows the agent's reply in the widget, with the agent's name."""
 
     def name(self) -> str:
@@ -136,7 +101,7 @@ class ActionDeliverAgentMessage(_WithCollaborators):
         return []
 
 
-class ActionAgentJoined(_WithCollaborators):
+class ActionAgentJoined(ServiceAction):
     """Tells the user an agent has taken the ticket."""
 
     def name(self) -> str:
@@ -153,7 +118,7 @@ class ActionAgentJoined(_WithCollaborators):
         return [SlotSet("handoff_active", True)]
 
 
-class ActionTicketDelivered(_WithCollaborators):
+class ActionTicketDelivered(ServiceAction):
     """A queued ticket reached the service: give the user its reference."""
 
     def name(self) -> str:
@@ -171,7 +136,7 @@ class ActionTicketDelivered(_WithCollaborators):
         return [SlotSet("ticket_ref", ref), SlotSet("handoff_active", True)]
 
 
-class ActionTicketResolved(_WithCollaborators):
+class ActionTicketResolved(ServiceAction):
     """The agent resolved the ticket: the bot takes over again and asks for a rating."""
 
     def name(self) -> str:
@@ -205,6 +170,10 @@ class ValidateRatingForm(FormValidationAction):
         """A score from 1 to 5, or 'skip'."""
         from actions.ticket_fields import is_skip
 
+        if value is None:
+            # The form validates the csat=None that resets the slot when it
+            # starts: nothing was answered yet, so ask (never "None" = skip).
+            return {"csat": None}
         text = str(value)
         if is_skip(text) or (tracker.latest_message.get("intent") or {}).get("name") == "deny":
             return {"csat": SKIPPED}
@@ -215,7 +184,7 @@ class ValidateRatingForm(FormValidationAction):
         return {"csat": str(score)}
 
 
-class ActionStoreRating(_WithCollaborators):
+class ActionStoreRating(ServiceAction):
     """Stores the rating on the ticket and thanks the user."""
 
     def name(self) -> str:

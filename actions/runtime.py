@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action
 
 from actions.handoff_client import HandoffClient
 from actions.outbox import Outbox, OutboxFlusher
@@ -24,3 +28,37 @@ def shared_outbox() -> Outbox:
 def shared_flusher() -> OutboxFlusher:
     """The single background task that delivers the outbox."""
     return OutboxFlusher(shared_outbox(), shared_client())
+
+
+class ServiceAction(Action, ABC):
+    """Base for actions that talk to the handoff service (abstract: never registered)."""
+
+    def __init__(
+        self,
+        client: HandoffClient | None = None,
+        outbox: Outbox | None = None,
+        flusher: OutboxFlusher | None = None,
+    ) -> None:
+        """Collaborators are injectable for tests; by default the shared ones."""
+        self._client = client
+        self._outbox = outbox
+        self._flusher = flusher
+
+    @property
+    def client(self) -> HandoffClient:
+        """The handoff-service client."""
+        return self._client or shared_client()
+
+    @property
+    def outbox(self) -> Outbox:
+        """Where undeliverable messages wait."""
+        return self._outbox or shared_outbox()
+
+    def queue(self, kind: str, key: str, conversation_id: str, payload: dict[str, Any]) -> None:
+        """Keep it for later delivery and make sure the delivery loop runs."""
+        self.outbox.put(kind, key, conversation_id, payload)
+        (self._flusher or shared_flusher()).ensure_running()
+
+    @abstractmethod
+    def name(self) -> str:
+        """Each concrete action names itself."""

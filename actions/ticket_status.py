@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff_client import HandoffClient, HandoffUnavailable, TicketNotFound
-from actions.outbox import TICKET, Outbox
-from actions.runtime import shared_client, shared_outbox
+from actions.handoff_client import HandoffUnavailable, TicketNotFound
+from actions.outbox import TICKET
+from actions.runtime import ServiceAction
 from actions.ticket_form import language_of
 
 STATUS_LABELS = {
@@ -34,13 +34,8 @@ def status_text(ticket: dict, language: str) -> str:
     return label.format(agent=agent)
 
 
-class ActionCheckTicketStatus(Action):
+class ActionCheckTicketStatus(ServiceAction):
     """Answers with the status of this conversation's ticket."""
-
-    def __init__(self, client: HandoffClient | None = None, outbox: Outbox | None = None) -> None:
-        """Collaborators are injectable for tests; by default the shared ones."""
-        self._client = client
-        self._outbox = outbox
 
     def name(self) -> str:
         """Runs on ``check_ticket_status``."""
@@ -50,14 +45,12 @@ class ActionCheckTicketStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Queued, found, none yet, or the service cannot be reached: say which."""
-        outbox = self._outbox or shared_outbox()
-        queued = await asyncio.to_thread(outbox.pending, tracker.sender_id)
+        queued = await asyncio.to_thread(self.outbox.pending, tracker.sender_id)
         if any(entry.kind == TICKET for entry in queued):
             dispatcher.utter_message(response="utter_ticket_status_queued")
             return []
-        client = self._client or shared_client()
         try:
-            ticket = await asyncio.to_thread(client.conversation_ticket, tracker.sender_id)
+            ticket = await asyncio.to_thread(self.client.conversation_ticket, tracker.sender_id)
         except TicketNotFound:
             dispatcher.utter_message(response="utter_no_ticket_yet")
             return []

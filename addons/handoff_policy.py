@@ -64,13 +64,22 @@ class HandoffPolicy(Policy):
         """Relay a user message during handoff, then listen; abstain otherwise."""
         if not tracker.get_slot(HANDOFF_SLOT):
             return self._prediction(self._default_predictions(domain))
-        last = tracker.events[-1] if tracker.events else None
-        if isinstance(last, ActionExecuted) and last.action_name == RELAY_ACTION:
+        # The relay's own events (its notice, SlotSet) follow its ActionExecuted,
+        # so look at the latest action, not the latest event.
+        if _latest_action(tracker) == RELAY_ACTION:
             return self._prediction(_confidence_for(ACTION_LISTEN_NAME, domain))
         latest_intent = (tracker.latest_message.intent or {}).get("name")
         if latest_intent not in SERVICE_INTENTS and _user_spoke_last(tracker):
             return self._prediction(_confidence_for(RELAY_ACTION, domain))
         return self._prediction(self._default_predictions(domain))
+
+
+def _latest_action(tracker: DialogueStateTracker) -> str | None:
+    """The name of the most recent action run in the conversation."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted):
+            return event.action_name
+    return None
 
 
 def _user_spoke_last(tracker: DialogueStateTracker) -> bool:

@@ -8,16 +8,11 @@ language the conversation already has.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from addons.stateless import StatelessComponent
 from support_core.language import detect_language
 
 LANGUAGE_ENTITY = "language"
@@ -26,19 +21,8 @@ LANGUAGE_ENTITY = "language"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class LanguageDetector(GraphComponent):
+class LanguageDetector(StatelessComponent):
     """Adds a ``language`` entity ("zh" or "en") to every message that has one."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageDetector:
-        """Create the component; it has no state."""
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Tag each message with its detected language."""
@@ -57,7 +41,3 @@ class LanguageDetector(GraphComponent):
             }
             message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Training data needs no language tag."""
-        return training_data

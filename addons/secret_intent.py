@@ -7,17 +7,12 @@ the user is still warned at once.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from addons.stateless import StatelessComponent
 from support_core.secret_guard import contains_placeholder, find_secrets
 
 SECRET_INTENT = "share_secret"
@@ -26,7 +21,7 @@ SECRET_INTENT = "share_secret"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class SecretIntentClassifier(GraphComponent, IntentClassifier):
+class SecretIntentClassifier(StatelessComponent, IntentClassifier):
     """Overrides the intent with ``share_secret`` when a secret is present."""
 
     @classmethod
@@ -34,16 +29,6 @@ class SecretIntentClassifier(GraphComponent, IntentClassifier):
         """Runs after the learned classifier (and its fallback)."""
         return [IntentClassifier]
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SecretIntentClassifier:
-        """Create the component; it has no state."""
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Force ``share_secret`` for messages with a secret or its placeholder."""
@@ -58,7 +43,3 @@ class SecretIntentClassifier(GraphComponent, IntentClassifier):
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Nothing to learn."""
-        return training_data

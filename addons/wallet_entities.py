@@ -1,4 +1,5 @@
-"""NLU component that extracts wallet facts (asset, network, amount, tx_hash, address).
+"""NLU component that extracts wallet facts (asset, network, amount, tx_hash, address,
+time, error_message).
 
 Rules, not a learned model: these facts have a fixed shape, and an agent must
 be able to trust them exactly as the user wrote them.
@@ -6,35 +7,19 @@ be able to trust them exactly as the user wrote them.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from addons.stateless import StatelessComponent
 from support_core.wallet_facts import find_facts
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class WalletEntityExtractor(GraphComponent):
+class WalletEntityExtractor(StatelessComponent):
     """Adds rule-based wallet entities to each message."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> WalletEntityExtractor:
-        """Create the component; it has no state."""
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Add the facts found in each message as entities."""
@@ -55,7 +40,3 @@ class WalletEntityExtractor(GraphComponent):
             ]
             message.set(ENTITIES, [*message.get(ENTITIES, []), *entities], add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Nothing to learn."""
-        return training_data

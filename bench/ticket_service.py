@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ import requests
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
+from devtools.databases import temporary_postgres_database
 from devtools.stack import ROOT, ProcessFailed, free_port, start_process, wait_until_ready
 from handoff_service.config import Settings
 from handoff_service.db import is_sqlite, make_engine, make_session_factory, upgrade
@@ -251,25 +252,9 @@ def sqlite_database(workdir: Path) -> Iterator[str]:
     yield f"sqlite:///{workdir / 'bench-handoff.db'}"
 
 
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
+def postgres_database(admin_url: str) -> AbstractContextManager[str]:
     """A fresh PostgreSQL database, dropped afterwards."""
-    name = f"bench_handoff_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    return temporary_postgres_database("bench_handoff", admin_url)
 
 
 def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
-from sanic import Sanic
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, file, raw, redirect
 from sqlalchemy.orm import sessionmaker
 
 from handoff_service.api import make_blueprint, register_error_handlers
@@ -66,6 +69,7 @@ def create_app(
     app.ctx.notifications = NotificationQueue(delivery, _failure_recorder(sessions, clock))
 
     app.blueprint(make_blueprint())
+    add_page_routes(app, settings)
     register_error_handlers(app)
 
     @app.after_server_start
@@ -83,3 +87,41 @@ def create_app(
         app.ctx.engine.dispose()
 
     return app
+
+
+CONSOLE_DIR_NAME = "console"
+
+
+def add_page_routes(app: Sanic, settings: Settings) -> None:
+    """The agent console at ``/console/`` and the chat widget at ``/widget/``.
+
+    Both are static folders; ``/widget/config.js`` is generated so that the
+    widget served here talks to this deployment's Rasa server.
+    """
+    console_dir = Path(__file__).resolve().parent / CONSOLE_DIR_NAME
+    widget_dir = settings.widget_dir.resolve()
+    rasa_url = settings.public_rasa_url or settings.rasa_url
+    widget_config = f"window.WIDGET_CONFIG = {json.dumps({'rasaUrl': rasa_url})};\n".encode()
+
+    @app.get("/console", strict_slashes=True)
+    async def console_bare(_request: Request) -> HTTPResponse:
+        return redirect("/console/")
+
+    @app.get("/console/", strict_slashes=True)
+    async def console_index(_request: Request) -> HTTPResponse:
+        return await file(console_dir / "index.html")
+
+    @app.get("/widget", strict_slashes=True)
+    async def widget_bare(_request: Request) -> HTTPResponse:
+        return redirect("/widget/")
+
+    @app.get("/widget/", strict_slashes=True)
+    async def widget_index(_request: Request) -> HTTPResponse:
+        return await file(widget_dir / "index.html")
+
+    @app.get("/widget/config.js")
+    async def widget_config_js(_request: Request) -> HTTPResponse:
+        return raw(widget_config, content_type="application/javascript; charset=utf-8")
+
+    app.static("/console", console_dir, name="console_files")
+    app.static("/widget", widget_dir, name="widget_files")

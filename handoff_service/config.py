@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///state/handoff.db"
 DEFAULT_RASA_URL = "http://localhost:5005"
 BOT_TOKEN_FILE_NAME = "handoff_bot_token"
+
+
+def default_widget_dir() -> Path:
+    """The repository's reference chat widget: ``widget/`` beside the package's folder."""
+    return Path(__file__).resolve().parent.parent / "widget"
 
 
 class ConfigError(ValueError):
@@ -28,6 +33,8 @@ class Settings:
     # the CLI's ``serve`` generates one into ``state_dir`` instead.
     bot_token: str | None = None
     rasa_url: str = DEFAULT_RASA_URL
+    # The Rasa URL browsers use (the widget's socket.io); ``rasa_url`` when unset.
+    public_rasa_url: str | None = None
     rasa_auth_token: str | None = None
     host: str = "0.0.0.0"
     port: int = 8000
@@ -37,6 +44,8 @@ class Settings:
     max_page_size: int = 100
     max_messages_page: int = 500
     notify_timeout_s: float = 3.0
+    # Served at /widget/ (with a generated config.js pointing at Rasa).
+    widget_dir: Path = field(default_factory=default_widget_dir)
 
     @property
     def bot_token_file(self) -> Path:
@@ -55,10 +64,12 @@ class Settings:
             database_url=env.get("HANDOFF_DATABASE_URL") or DEFAULT_DATABASE_URL,
             bot_token=env.get("HANDOFF_BOT_TOKEN") or None,
             rasa_url=(env.get("RASA_URL") or DEFAULT_RASA_URL).rstrip("/"),
+            public_rasa_url=(env.get("PUBLIC_RASA_URL") or "").rstrip("/") or None,
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
             host=env.get("HANDOFF_HOST") or "0.0.0.0",
             port=_int(env, "HANDOFF_PORT", 8000, low=1, high=65535),
             state_dir=Path(env.get("HANDOFF_STATE_DIR") or "state"),
+            widget_dir=Path(env.get("HANDOFF_WIDGET_DIR") or default_widget_dir()),
             max_body_bytes=_int(env, "HANDOFF_MAX_BODY_BYTES", 64 * 1024, low=1024, high=2**24),
             default_page_size=_int(env, "HANDOFF_DEFAULT_PAGE_SIZE", 50, low=1, high=100),
             max_page_size=_int(env, "HANDOFF_MAX_PAGE_SIZE", 100, low=1, high=100),

@@ -12,11 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from devtools.databases import DatabaseUnavailable, temporary_postgres_database
 from devtools.stack import DEFAULT_MODEL, QUIET_ENV, ROOT, Stack, running_stack
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def rasa_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -46,23 +43,11 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped afterwards."""
-    name = f"wallet_support_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        with temporary_postgres_database("wallet_support_test") as url:
+            yield url
+    except DatabaseUnavailable as error:
+        pytest.fail(f"{error}; start it or deselect these tests with -m 'not postgres'")
 
 
 def new_sender() -> str:

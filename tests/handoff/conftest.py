@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from sanic import Sanic
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from devtools.databases import DatabaseUnavailable, temporary_postgres_database
 from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory, upgrade
 from handoff_service.models import Agent, Base
@@ -40,30 +38,11 @@ def sanic_test_mode() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def handoff_postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
-    name = f"handoff_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
     try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.fail(
-            f"PostgreSQL is not reachable at {make_url(POSTGRES_ADMIN_URL)!r} ({exc.orig}); "
-            "start it or deselect these tests with -m 'not postgres'"
-        )
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        with temporary_postgres_database("handoff_test", POSTGRES_ADMIN_URL) as url:
+            yield url
+    except DatabaseUnavailable as error:
+        pytest.fail(f"{error}; start it or deselect these tests with -m 'not postgres'")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
