@@ -168,12 +168,20 @@ class Stack:
             process.stop()
 
 
-def write_endpoints(path: Path, actions_port: int, lock_store: str = "in_memory") -> Path:
-    """An endpoints file pointing at the given action server port."""
+def write_endpoints(path: Path, actions_port: int, profile: str = "default") -> Path:
+    """An endpoints file pointing at the given action server port.
+
+    ``profile="production"`` uses the Redis lock store at 127.0.0.1:6379, as
+    endpoints.production.yml does.
+    """
+    lock_store = (
+        "lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: 6379\n  db: 1\n"
+        if profile == "production"
+        else "lock_store:\n  type: in_memory\n"
+    )
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
-        "tracker_store:\n  type: addons.tracker_store.UrlSQLTrackerStore\n"
-        f"lock_store:\n  type: {lock_store}\n"
+        "tracker_store:\n  type: addons.tracker_store.UrlSQLTrackerStore\n" + lock_store
     )
     return path
 
@@ -186,6 +194,7 @@ def running_stack(
     env: dict[str, str] | None = None,
     handoff: bool = False,
     handoff_database_url: str | None = None,
+    profile: str = "default",
 ) -> Iterator[Stack]:
     """Start the action server and Rasa (REST + socket.io), and with ``handoff`` the
     handoff service; stop them all afterwards."""
@@ -210,7 +219,7 @@ def running_stack(
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         **(env or {}),
     }
-    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port)
+    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, profile)
     stack = Stack(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         actions_url=f"http://127.0.0.1:{actions_port}",

@@ -102,15 +102,16 @@ def test_seed_phrase_over_socketio(stack: Stack) -> None:
 def postgres_stack(
     trained_model: Path, postgres_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """The assistant with its tracker store in PostgreSQL (the production profile)."""
+    """The production profile: tracker store in PostgreSQL, lock store in Redis."""
     with running_stack(
-        tmp_path_factory.mktemp("pg_stack"), trained_model, tracker_store_url=postgres_database
+        tmp_path_factory.mktemp("pg_stack"), trained_model,
+        tracker_store_url=postgres_database, profile="production",
     ) as running:
         yield running
 
 
 @pytest.mark.postgres
-def test_postgres_tracker_store_keeps_hash_and_drops_phrase(postgres_stack: Stack) -> None:
+def test_production_profile_keeps_hash_and_drops_phrase(postgres_stack: Stack) -> None:
     phrase = Mnemonic("english").generate(128)
     tx_hash = secrets.token_hex(32)
     sender = new_sender()
@@ -118,3 +119,13 @@ def test_postgres_tracker_store_keeps_hash_and_drops_phrase(postgres_stack: Stac
     postgres_stack.send(sender, phrase)
     events = _assert_nothing_secret_stored(postgres_stack, sender, phrase)
     assert tx_hash in "\n".join(events)
+    # The Redis lock store is really in use: Rasa holds a connection on its database.
+    assert redis_clients_on_db(1) > 0
+
+
+def redis_clients_on_db(db: int) -> int:
+    """How many Redis clients are connected to database ``db`` right now."""
+    import redis
+
+    clients = redis.Redis(host="127.0.0.1", port=6379).client_list()
+    return sum(1 for client in clients if str(client.get("db")) == str(db))

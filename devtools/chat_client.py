@@ -1,0 +1,188 @@
+"""A chat-widget user without a browser: Rasa's socket.io channel through python-socketio.
+
+Used by the live handoff tests and the handoff latency benchmark. It speaks
+the widget's protocol (``session_request`` / ``session_confirm``,
+``user_uttered`` with an acknowledgement, ``bot_uttered``) over HTTP
+long-polling, and keeps every ``bot_uttered`` payload with the moment it
+arrived so callers can wait for a given answer or time a delivery.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+
+DEFAULT_TIMEOUT = 30.0
+
+# The ticket form in Chinese, from "转人工" to the ticket: (message, part of the bot's answer).
+# The category and the confirmation are the payloads of the buttons the bot offers.
+ESCALATE_ZH: tuple[tuple[str, str], ...] = (
+    ("转人工", "您的问题属于哪一类"),
+    ('/choose_category{"ticket_category": "assets"}', "写个标题"),
+    ("USDT 提币到币安未到账", "请具体描述"),
+    ("昨天晚上9点提了500 USDT到币安，显示成功但一直没到账", "什么时候发生"),
+    ("昨天晚上9点", "交易哈希"),
+    ("跳过", "钱包地址"),
+    ("跳过", "邮箱"),
+    ("跳过", "确认提交"),
+)
+SUBMIT = "/affirm"
+TICKET_CREATED_ZH = "工单已提交"
+
+
+class UnexpectedReply(AssertionError):
+    """The bot did not answer as expected in time; the message lists what it did say."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """One ``bot_uttered`` payload and when it arrived (``time.perf_counter()``)."""
+
+    at: float
+    data: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """The text of the message ('' when it has none)."""
+        return str(self.data.get("text") or "")
+
+    @property
+    def kind(self) -> str:
+        """``agent`` or ``system`` for the handoff payloads, else ``bot``."""
+        kind = self.data.get("type")
+        return kind if kind in ("agent", "system") else "bot"
+
+    @property
+    def payloads(self) -> list[str]:
+        """The payloads of the reply buttons offered with the message."""
+        buttons = self.data.get("quick_replies") or self.data.get("buttons") or []
+        return [str(b.get("payload")) for b in buttons if isinstance(b, dict)]
+
+
+class SocketChatUser:
+    """One conversation over the socket.io channel, as the widget has it."""
+
+    def __init__(self, rasa_url: str, session_id: str | None = None) -> None:
+        """Talk to the Rasa server at ``rasa_url``; a fresh session id unless one is given."""
+        self.rasa_url = rasa_url.rstrip("/")
+        self.session_id = session_id or uuid.uuid4().hex
+        self.received: list[Received] = []
+        self._changed = threading.Condition()
+        self._confirmed = threading.Event()
+        self._client: socketio.Client | None = None
+
+    # -- connection
+
+    def connect(self, timeout: float = 15.0) -> SocketChatUser:
+        """Connect with HTTP long-polling and wait for ``session_confirm``."""
+        client = socketio.Client(reconnection=False)
+        client.on("bot_uttered", self._on_bot_uttered)
+        client.on("session_confirm", self._on_session_confirm)
+        client.connect(
+            self.rasa_url, transports=["polling"], socketio_path="/socket.io", wait_timeout=timeout
+        )
+        self._client = client
+        client.emit("session_request", {"session_id": self.session_id})
+        if not self._confirmed.wait(timeout):
+            raise UnexpectedReply(f"no session_confirm within {timeout} s")
+        return self
+
+    def close(self) -> None:
+        """Disconnect (safe to call twice)."""
+        if self._client is not None:
+            self._client.disconnect()
+            self._client = None
+
+    def __enter__(self) -> SocketChatUser:
+        return self.connect()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _on_session_confirm(self, _data: Any) -> None:
+        self._confirmed.set()
+
+    def _on_bot_uttered(self, data: Any) -> None:
+        at = time.perf_counter()
+        if not isinstance(data, dict):
+            data = {"text": str(data)}
+        with self._changed:
+            self.received.append(Received(at, data))
+            self._changed.notify_all()
+
+    # -- messages
+
+    def mark(self) -> int:
+        """A position in :attr:`received`: what arrives from now on is after it."""
+        with self._changed:
+            return len(self.received)
+
+    def since(self, mark: int) -> list[Received]:
+        """Everything received after ``mark``."""
+        with self._changed:
+            return list(self.received[mark:])
+
+    def say(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> int:
+        """Send a message and wait until the server has handled it; returns the mark before it.
+
+        The server acknowledges ``user_uttered`` once the bot's answers were
+        emitted; they may still be on their way, so use :meth:`wait_for`.
+        """
+        if self._client is None:
+            raise RuntimeError("connect() first")
+        mark = self.mark()
+        self._client.call(
+            "user_uttered", {"message": text, "session_id": self.session_id}, timeout=timeout
+        )
+        return mark
+
+    def wait_for(
+        self, predicate: Callable[[Received], bool], since: int, timeout: float = 10.0
+    ) -> Received:
+        """The first message after ``since`` that satisfies ``predicate``; raises on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for item in self.received[since:]:
+                    if predicate(item):
+                        return item
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [r.data for r in self.received[since:]]
+                    raise UnexpectedReply(f"no matching bot message within {timeout} s; got {seen}")
+                self._changed.wait(left)
+
+    def wait_for_text(self, part: str, since: int, timeout: float = 10.0) -> Received:
+        """The first message after ``since`` whose text contains ``part``."""
+        return self.wait_for(lambda r: part in r.text, since, timeout)
+
+    def ask(self, text: str, expect: str, timeout: float = DEFAULT_TIMEOUT) -> Received:
+        """Send ``text`` and wait for an answer containing ``expect``."""
+        mark = self.say(text, timeout)
+        return self.wait_for_text(expect, mark, timeout)
+
+    def settle(self, quiet: float = 0.3) -> None:
+        """Wait until nothing has arrived for ``quiet`` seconds."""
+        while True:
+            before = self.mark()
+            time.sleep(quiet)
+            if self.mark() == before:
+                return
+
+
+def fill_ticket_form(
+    user: SocketChatUser, script: Sequence[tuple[str, str]] = ESCALATE_ZH
+) -> Received:
+    """Walk the form with ``script`` (checking each answer); returns the summary message."""
+    answer: Received | None = None
+    for text, expect in script:
+        answer = user.ask(text, expect)
+    if answer is None:
+        raise ValueError("empty script")
+    return answer
