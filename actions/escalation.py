@@ -195,7 +195,7 @@ class ActionSubmitTicket(ServiceAction):
         try:
             ticket = await asyncio.to_thread(self.client.create_ticket, payload, key)
         except HandoffUnavailable:
-            await asyncio.to_thread(self.queue, TICKET, key, tracker.sender_id, payload)
+            await self.queue(TICKET, key, tracker.sender_id, payload)
             dispatcher.utter_message(response="utter_ticket_queued")
             return [*_reset_form(), SlotSet("handoff_active", True), SlotSet("ticket_ref", None)]
         except HandoffRejected as rejected:

@@ -72,7 +72,7 @@ class ActionRelayToAgent(ServiceAction):
             await asyncio.to_thread(self.client.relay_user_message, ref, text, message_id)
         except HandoffUnavailable:
             key = f"{tracker.sender_id}:{message_id}"
-            await asyncio.to_thread(self.queue, MESSAGE, key, tracker.sender_id, payload)
+            await self.queue(MESSAGE, key, tracker.sender_id, payload)
         except HandoffRejected:
             # The ticket is no longer open (resolved meanwhile): the bot is back.
             dispatcher.utter_message(response="utter_handoff_over")
@@ -204,9 +204,8 @@ class ActionStoreRating(ServiceAction):
             await asyncio.to_thread(self.client.rate, ref, int(score))
         except HandoffUnavailable:
             key = f"{tracker.sender_id}:rating:{ref}"
-            await asyncio.to_thread(
-                self.queue, RATING, key, tracker.sender_id, {"ref": ref, "score": int(score)}
-            )
+            payload = {"ref": ref, "score": int(score)}
+            await self.queue(RATING, key, tracker.sender_id, payload)
         except HandoffRejected:
             pass  # already rated: the first rating stands
         dispatcher.utter_message(response="utter_thanks_rating")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any
@@ -54,9 +55,11 @@ class ServiceAction(Action, ABC):
         """Where undeliverable messages wait."""
         return self._outbox or shared_outbox()
 
-    def queue(self, kind: str, key: str, conversation_id: str, payload: dict[str, Any]) -> None:
-        """Keep it for later delivery and make sure the delivery loop runs."""
-        self.outbox.put(kind, key, conversation_id, payload)
+    async def queue(
+        self, kind: str, key: str, conversation_id: str, payload: dict[str, Any]
+    ) -> None:
+        """Keep it for later delivery and make sure the delivery loop runs (on this loop)."""
+        await asyncio.to_thread(self.outbox.put, kind, key, conversation_id, payload)
         (self._flusher or shared_flusher()).ensure_running()
 
     @abstractmethod

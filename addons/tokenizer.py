@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext
@@ -11,6 +12,24 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
+
+_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{32,}$")
+_ADDRESS = re.compile(
+    r"^(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[13][1-9A-HJ-NP-Za-km-z]{25,34}"
+    r"|bc1[02-9ac-hj-np-z]{11,71})$",
+    re.IGNORECASE,
+)
+
+
+def _generalise(token: Token) -> Token:
+    """The token, or a placeholder standing for a hash or an address."""
+    if _ADDRESS.match(token.text):
+        replacement = "walletaddress"
+    elif _HASH.match(token.text):
+        replacement = "txhash"
+    else:
+        return token
+    return Token(replacement, token.start, token.end, lemma=replacement)
 
 
 @DefaultV1Recipe.register(
@@ -29,8 +48,12 @@ class MixedTextTokenizer(JiebaTokenizer):
         return None
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
-        """Tokenize like Jieba, without tokens that carry no letters or digits."""
-        tokens = super().tokenize(message, attribute)
+        """Tokenize like Jieba, without tokens that carry no letters or digits.
+
+        Hashes and addresses become one placeholder token each: their random
+        characters would otherwise flood the character n-gram features.
+        """
+        tokens = [_generalise(t) for t in super().tokenize(message, attribute)]
         kept = [t for t in tokens if any(ch.isalnum() for ch in t.text)]
         if kept:
             return kept
