@@ -80,7 +80,7 @@ def test_chinese_conversation_ends_in_a_ticket_with_the_facts(
 ) -> None:
     sender = new_sender()
     tx_hash = "0x" + secrets.token_hex(32)
-    full_stack.send(sender, f"昨天晚上9点提了500 USDT到币安，交易哈希 {tx_hash}，一直没到账")
+    full_stack.send(sender, f"昨天晚上9点提币500 USDT到币安，交易哈希 {tx_hash}，一直没到账")
     assert "工单" in _texts(full_stack.send(sender, "没有用"))
     summary = _answer_until_summary(full_stack, sender, {
         "标题": "/affirm",
