@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
+
+T = TypeVar("T")
 
 
 class AgentClient:
@@ -75,10 +78,11 @@ class AgentClient:
         self.http.close()
 
 
-def wait_until(check: Any, timeout: float = 10.0, interval: float = 0.1, what: str = "") -> Any:
-    """Call ``check()`` until it returns something truthy; return that, or fail after ``timeout``."""
+def wait_until(
+    check: Callable[[], T], timeout: float = 10.0, interval: float = 0.1, what: str = ""
+) -> T:
+    """Poll ``check()`` until it returns something truthy and return that (fail after timeout)."""
     deadline = time.monotonic() + timeout
-    last: Any = None
     while True:
         last = check()
         if last:

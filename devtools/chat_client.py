@@ -9,6 +9,7 @@ arrived so callers can wait for a given answer or time a delivery.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -81,7 +82,11 @@ class SocketChatUser:
 
     def connect(self, timeout: float = 15.0) -> SocketChatUser:
         """Connect with HTTP long-polling and wait for ``session_confirm``."""
-        client = socketio.Client(reconnection=False)
+        # engine.io reports its own normal shutdown ("packet queue is empty") as an
+        # error; failures that matter raise here or show up as missing answers.
+        quiet = logging.getLogger(f"{__name__}.engineio")
+        quiet.setLevel(logging.CRITICAL)
+        client = socketio.Client(reconnection=False, engineio_logger=quiet)
         client.on("bot_uttered", self._on_bot_uttered)
         client.on("session_confirm", self._on_session_confirm)
         client.connect(
@@ -141,6 +146,18 @@ class SocketChatUser:
             "user_uttered", {"message": text, "session_id": self.session_id}, timeout=timeout
         )
         return mark
+
+    def send(self, text: str) -> threading.Event:
+        """Emit a message without waiting; the event is set once the server has handled it."""
+        if self._client is None:
+            raise RuntimeError("connect() first")
+        handled = threading.Event()
+        self._client.emit(
+            "user_uttered",
+            {"message": text, "session_id": self.session_id},
+            callback=lambda *_args: handled.set(),
+        )
+        return handled
 
     def wait_for(
         self, predicate: Callable[[Received], bool], since: int, timeout: float = 10.0

@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="handoff-service",
         description="Tickets for conversations the assistant hands over to human agents. "
         "Configured by environment variables (HANDOFF_DATABASE_URL, HANDOFF_BOT_TOKEN, "
-        "RASA_URL, RASA_AUTH_TOKEN, HANDOFF_HOST, HANDOFF_PORT).",
+        "RASA_URL, RASA_AUTH_TOKEN, HANDOFF_HOST, HANDOFF_PORT; PUBLIC_RASA_URL and "
+        "HANDOFF_WIDGET_DIR for the chat widget served at /widget/). "
+        "The agent console is at /console/.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

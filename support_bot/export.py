@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from support_bot.console import Printer
 from support_bot.errors import LabelFileError, StoreMissing
 from support_bot.handoff_tickets import handoff_session, load_tickets
 from support_bot.label_file import UNLABELLED, LabelItem, group_by_guess, render
@@ -42,8 +42,6 @@ DROP_EMPTY = "empty after clean-up"
 DROP_TRAINING = "already a training example"
 DROP_EVALUATION = "in the evaluation split"
 DROP_DUPLICATE = "duplicate of another exported message"
-
-Printer = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -87,9 +85,7 @@ def clean_text(text: str) -> str:
     return " ".join(visible.split())
 
 
-def _fallback_escalations(
-    options: ExportOptions, engine: Engine, say: Printer
-) -> list[Candidate]:
+def _fallback_escalations(options: ExportOptions, engine: Engine, say: Printer) -> list[Candidate]:
     say(f"==> reading fallback escalations from {safe_url(options.handoff_url)}")
     try:
         with handoff_session(options.handoff_url) as session:
@@ -136,62 +132,65 @@ def _known_examples(project: Project, say: Printer) -> tuple[set[str], set[str]]
     return training, evaluation
 
 
+@dataclass
+class _Seen:
+    """The first message of a normal form, and what its repeats added."""
+
+    first: Candidate
+    text: str
+    reasons: set[str]
+    times: int = 1
+
+    def item(self) -> LabelItem:
+        """The example to label, with every reason it was picked for."""
+        guess = self.first.message.best_guess
+        return LabelItem(
+            text=self.text,
+            best_guess=guess[0] if guess else None,
+            top3=self.first.message.guesses[:3],
+            reasons=tuple(reason for reason in REASONS if reason in self.reasons),
+            times_seen=self.times,
+        )
+
+
+def _drop_reason(text: str, key: str, training: set[str], evaluation: set[str]) -> str | None:
+    redaction = redact(text)
+    if redaction.found or contains_placeholder(redaction.text) is not None:
+        return DROP_SECRET
+    if not key:
+        return DROP_EMPTY
+    if key in training:
+        return DROP_TRAINING
+    if key in evaluation:
+        return DROP_EVALUATION
+    return None
+
+
 def build_items(
     candidates: list[Candidate],
     training: set[str],
     evaluation: set[str],
 ) -> ExportSummary:
-    """Redact, drop and deduplicate ``candidates`` (in time order) into label items."""
-    summary = ExportSummary(items=[])
-    by_norm: dict[str, int] = {}
-    reasons: list[set[str]] = []
-    counts: list[int] = []
+    """Redact, drop and deduplicate ``candidates`` (in time order) into label items.
+
+    A repeated message (same normal form) keeps its first wording and best
+    guess, and collects the reasons of every repeat.
+    """
+    dropped: Counter[str] = Counter()
+    seen: dict[str, _Seen] = {}
     for candidate in candidates:
         text = clean_text(candidate.message.text)
-        redaction = redact(text)
-        if redaction.found or contains_placeholder(redaction.text) is not None:
-            summary.dropped[DROP_SECRET] += 1
-            continue
         key = normalise(text)
-        if not key:
-            summary.dropped[DROP_EMPTY] += 1
-            continue
-        if key in training:
-            summary.dropped[DROP_TRAINING] += 1
-            continue
-        if key in evaluation:
-            summary.dropped[DROP_EVALUATION] += 1
-            continue
-        if key in by_norm:
-            summary.dropped[DROP_DUPLICATE] += 1
-            index = by_norm[key]
-            reasons[index] |= candidate.reasons
-            counts[index] += 1
-            continue
-        by_norm[key] = len(summary.items)
-        reasons.append(set(candidate.reasons))
-        counts.append(1)
-        guess = candidate.message.best_guess
-        summary.items.append(
-            LabelItem(
-                text=text,
-                best_guess=guess[0] if guess else None,
-                top3=candidate.message.guesses[:3],
-                reasons=(),
-                times_seen=1,
-            )
-        )
-    summary.items = [
-        LabelItem(
-            item.text,
-            item.best_guess,
-            item.top3,
-            tuple(reason for reason in REASONS if reason in reasons[index]),
-            counts[index],
-        )
-        for index, item in enumerate(summary.items)
-    ]
-    return summary
+        reason = _drop_reason(text, key, training, evaluation)
+        if reason is not None:
+            dropped[reason] += 1
+        elif key in seen:
+            dropped[DROP_DUPLICATE] += 1
+            seen[key].reasons |= candidate.reasons
+            seen[key].times += 1
+        else:
+            seen[key] = _Seen(candidate, text, set(candidate.reasons))
+    return ExportSummary(items=[entry.item() for entry in seen.values()], dropped=dropped)
 
 
 def _check_readable_by_rasa(path: Path, expected: int) -> None:
@@ -256,4 +255,3 @@ def run_export(options: ExportOptions, say: Printer = print) -> ExportSummary:
         marker = "  (no guess: label these)" if guess == UNLABELLED else ""
         say(f"      {guess:<24} {count}{marker}")
     return summary
-

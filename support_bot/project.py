@@ -83,9 +83,7 @@ class Project:
             return url
         if database.startswith("file:") or os.path.isabs(database):
             return url
-        return parsed.set(database=str(self.root / database)).render_as_string(
-            hide_password=False
-        )
+        return parsed.set(database=str(self.root / database)).render_as_string(hide_password=False)
 
 
 def tracker_store_url(explicit: str | None) -> str:

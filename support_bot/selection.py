@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 from support_bot.tracker_events import (
     ACTION,
-    ACTIVE_LOOP,
     FALLBACK_INTENT,
     SESSION_STARTED,
     USER,
     TrackerEvent,
     UserMessage,
+    outside_nlu_ids,
     user_message,
 )
 
@@ -42,21 +42,6 @@ class Candidate:
 
     message: UserMessage
     reasons: set[str] = field(default_factory=set)
-
-
-def _form_answers(events: Sequence[TrackerEvent]) -> set[int]:
-    """Ids of user events sent while a form was active: answers (emails, hashes, titles),
-    not requests to classify."""
-    answers: set[int] = set()
-    active = False
-    for event in events:
-        if event.type_name == ACTIVE_LOOP:
-            active = bool(event.name)
-        elif event.type_name == SESSION_STARTED:
-            active = False
-        elif event.type_name == USER and active:
-            answers.add(event.id)
-    return answers
 
 
 def _problem_before_failed_self_help(events: Sequence[TrackerEvent]) -> list[TrackerEvent]:
@@ -95,10 +80,11 @@ def select_in_conversation(
 ) -> list[Candidate]:
     """The messages of one conversation picked for fallback, low confidence or failed
     self-help, in conversation order."""
-    skip = _form_answers(events)
+    skip = outside_nlu_ids(events)
     picked: dict[int, Candidate] = {}
 
-    def add(event: TrackerEvent, reason: str) -> None:
+    def pick(event: TrackerEvent, reason: str) -> None:
+        """Record ``reason`` for the user event, unless it was not for the NLU or not typed."""
         message = user_message(event)
         if event.id in skip or not message.is_typed:
             return
@@ -109,13 +95,13 @@ def select_in_conversation(
             continue
         message = user_message(event)
         if message.intent == FALLBACK_INTENT:
-            add(event, REASON_NLU_FALLBACK)
+            pick(event, REASON_NLU_FALLBACK)
         else:
             guess = message.best_guess
             if guess is None or guess[1] < confidence_below:
-                add(event, REASON_LOW_CONFIDENCE)
+                pick(event, REASON_LOW_CONFIDENCE)
     for event in _problem_before_failed_self_help(events):
-        add(event, REASON_SELF_HELP_FAILED)
+        pick(event, REASON_SELF_HELP_FAILED)
     return sorted(picked.values(), key=lambda c: c.message.event_id)
 
 
@@ -136,10 +122,8 @@ def select_before_fallback_escalation(
         default=-1,
     )
     session = before[session_start + 1 : cut]
-    skip = _form_answers(before[:cut])
-    users = [
-        event for event in session if event.type_name == USER and event.id not in skip
-    ]
+    skip = outside_nlu_ids(before[:cut])
+    users = [event for event in session if event.type_name == USER and event.id not in skip]
     users = [event for event in users if not user_message(event).is_service]
     if starts and users:
         users = users[:-1]  # the "yes, a human please" that started the escalation
@@ -154,9 +138,9 @@ def merge(candidates: Iterable[Candidate]) -> list[Candidate]:
     """One candidate per user event, with the reasons of every pick combined."""
     merged: dict[int, Candidate] = {}
     for candidate in candidates:
-        existing = merged.get(candidate.message.event_id)
-        if existing is None:
-            merged[candidate.message.event_id] = Candidate(candidate.message, set(candidate.reasons))
+        key = candidate.message.event_id
+        if key in merged:
+            merged[key].reasons |= candidate.reasons
         else:
-            existing.reasons |= candidate.reasons
+            merged[key] = Candidate(candidate.message, set(candidate.reasons))
     return sorted(merged.values(), key=lambda c: (c.message.timestamp, c.message.event_id))

@@ -44,6 +44,8 @@ CONVERSATION_EVENT_TYPES = (USER, ACTION, SLOT, ACTIVE_LOOP, SESSION_STARTED)
 FALLBACK_INTENT = "nlu_fallback"
 # Intents the handoff service triggers through Rasa's API: not something a user wrote.
 SERVICE_INTENTS = frozenset({"agent_message", "agent_joined", "ticket_resolved", "ticket_created"})
+# True while a human agent has the chat: user messages are relayed, not answered.
+HANDOFF_SLOT = "handoff_active"
 # Rasa's text for a UserUttered created by trigger_intent.
 EXTERNAL_PREFIX = "EXTERNAL: "
 _IN_CHUNK = 500
@@ -139,6 +141,27 @@ def user_message(event: TrackerEvent) -> UserMessage:
         intent=intent,
         ranking=_ranking(parse_data, intent),
     )
+
+
+def outside_nlu_ids(events: Iterable[TrackerEvent]) -> set[int]:
+    """Ids of the user events the dialogue did not need the NLU for.
+
+    Those are answers to a form's questions (emails, hashes, titles, "skip"),
+    sent while a form is active, and messages relayed to a human agent while
+    the ``handoff_active`` slot is true.
+    """
+    found: set[int] = set()
+    form = handoff = False
+    for event in events:
+        if event.type_name == ACTIVE_LOOP:
+            form = bool(event.name)
+        elif event.type_name == SLOT and event.name == HANDOFF_SLOT:
+            handoff = bool(event.data.get("value"))
+        elif event.type_name == SESSION_STARTED:
+            form = False
+        elif event.type_name == USER and (form or handoff):
+            found.add(event.id)
+    return found
 
 
 def open_tracker_store(url: str) -> Engine:

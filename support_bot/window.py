@@ -46,8 +46,7 @@ def _parse(value: str, option: str) -> tuple[datetime, bool]:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(
-            f"{option} must be a date (2026-11-01) or a date-time (2026-11-01T08:00), "
-            f"got {value!r}"
+            f"{option} must be a date (2026-11-01) or a date-time (2026-11-01T08:00), got {value!r}"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

@@ -10,7 +10,7 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons.handoff_policy import HandoffPolicy
@@ -69,3 +69,15 @@ def test_lets_the_service_intents_through_to_the_rules() -> None:
 
 def test_runs_at_a_higher_priority_than_the_rules() -> None:
     assert _policy().priority > 6
+
+
+def test_listens_after_relaying_even_when_the_relay_set_slots_and_spoke() -> None:
+    # The relay's notice and its SlotSet come after its ActionExecuted; the bot
+    # must still listen (it once fell through to the rules' fallback here).
+    events = [
+        SlotSet("handoff_active", True), ActionExecuted("action_listen"), _user("greet"),
+        ActionExecuted("action_relay_to_agent"),
+        BotUttered("Your message has been passed to a human agent"),
+        SlotSet("handoff_notice_given", True),
+    ]
+    assert _predicted(events) == "action_listen"

@@ -1,0 +1,159 @@
+"""Run ``rasa test nlu`` on the evaluation split and compare two models."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from support_bot.console import Printer
+from support_bot.errors import RasaCommandFailed, SupportBotError
+from support_bot.rasa_runner import run_rasa
+
+Pair = tuple[str, str]
+
+REPORT_FILE = "intent_report.json"
+ERRORS_FILE = "intent_errors.json"
+FIGURES = ("intent_confusion_matrix.png", "intent_histogram.png")
+_AVERAGES = frozenset({"accuracy", "macro avg", "weighted avg", "micro avg"})
+_SAME = 1e-9
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """The numbers of one ``rasa test nlu`` run."""
+
+    label: str
+    folder: Path
+    accuracy: float
+    macro_f1: float
+    support: int
+    f1: dict[str, float]
+    confusions: Counter[Pair] = field(default_factory=Counter)
+    examples: dict[Pair, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a model differs from its baseline."""
+
+    accuracy_change: float
+    macro_f1_change: float
+    # (intent, baseline F1 or None, model F1 or None, change), biggest drop first.
+    f1_changes: list[tuple[str, float | None, float | None, float]]
+    # ((true, predicted), count in the model's errors), most frequent first.
+    new_confusions: list[tuple[Pair, int]]
+
+
+def read_result(folder: Path, label: str) -> EvalResult:
+    """The numbers Rasa wrote to ``folder``.
+
+    Raises:
+        SupportBotError: Rasa's report is missing or unreadable.
+    """
+    report_path = folder / REPORT_FILE
+    try:
+        report: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SupportBotError(f"cannot read Rasa's report {report_path}: {exc}") from None
+    f1 = {
+        intent: float(values["f1-score"])
+        for intent, values in report.items()
+        if intent not in _AVERAGES and isinstance(values, dict) and "f1-score" in values
+    }
+    confusions: Counter[Pair] = Counter()
+    examples: dict[Pair, str] = {}
+    errors_path = folder / ERRORS_FILE
+    if errors_path.exists():
+        for error in json.loads(errors_path.read_text(encoding="utf-8")):
+            predicted = (error.get("intent_prediction") or {}).get("name")
+            pair = (str(error.get("intent")), str(predicted))
+            confusions[pair] += 1
+            examples.setdefault(pair, str(error.get("text") or ""))
+    return EvalResult(
+        label=label,
+        folder=folder,
+        accuracy=float(report["accuracy"]),
+        macro_f1=float(report["macro avg"]["f1-score"]),
+        support=int(report["macro avg"].get("support") or 0),
+        f1=f1,
+        confusions=confusions,
+        examples=examples,
+    )
+
+
+def compare(model: EvalResult, baseline: EvalResult) -> Comparison:
+    """What changed from ``baseline`` to ``model``."""
+    changes: list[tuple[str, float | None, float | None, float]] = []
+    for intent in sorted(set(model.f1) | set(baseline.f1)):
+        before, after = baseline.f1.get(intent), model.f1.get(intent)
+        change = (after or 0.0) - (before or 0.0)
+        if abs(change) > _SAME or (before is None) != (after is None):
+            changes.append((intent, before, after, change))
+    changes.sort(key=lambda item: (item[3], item[0]))
+    new = [
+        (pair, count) for pair, count in model.confusions.items() if pair not in baseline.confusions
+    ]
+    new.sort(key=lambda item: (-item[1], item[0]))
+    return Comparison(
+        accuracy_change=model.accuracy - baseline.accuracy,
+        macro_f1_change=model.macro_f1 - baseline.macro_f1,
+        f1_changes=changes,
+        new_confusions=new,
+    )
+
+
+def evaluate_model(
+    model: Path, nlu: Path, out: Path, cwd: Path, label: str, say: Printer = print
+) -> EvalResult:
+    """``rasa test nlu`` of ``model`` on the examples in ``nlu``, results in ``out``.
+
+    Raises:
+        SupportBotError: the model is missing, or Rasa failed.
+    """
+    if not model.is_file():
+        raise SupportBotError(f"no model at {model}")
+    say(f"==> rasa test nlu on {nlu}: {label} {model}")
+    run_rasa(
+        ["test", "nlu", "--model", str(model), "--nlu", str(nlu), "--out", str(out)],
+        cwd=cwd,
+        log_path=out / "rasa_test_nlu.log",
+    )
+    result = read_result(out, label)
+    say(f"    accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f}")
+    return result
+
+
+def cross_validate(project_root: Path, folds: int, out: Path, say: Printer = print) -> EvalResult:
+    """``rasa test nlu --cross-validation`` on the training data (trains ``folds`` models).
+
+    Raises:
+        RasaCommandFailed: Rasa failed.
+    """
+    say(f"==> rasa test nlu --cross-validation --folds {folds} on data/nlu (trains {folds} models)")
+    try:
+        run_rasa(
+            [
+                "test",
+                "nlu",
+                "--cross-validation",
+                "--folds",
+                str(folds),
+                "--nlu",
+                "data/nlu",
+                "--config",
+                "config.yml",
+                "--out",
+                str(out),
+            ],
+            cwd=project_root,
+            log_path=out / "rasa_test_nlu.log",
+        )
+    except RasaCommandFailed:
+        say(f"    cross-validation failed; see {out / 'rasa_test_nlu.log'}")
+        raise
+    result = read_result(out, f"{folds}-fold cross-validation")
+    say(f"    accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f}")
+    return result
