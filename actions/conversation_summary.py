@@ -92,7 +92,9 @@ def transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for event in events:
         kind = event.get("event")
         text = event.get("text") or ""
-        if kind == "user" and text and _intent(event) not in EXTERNAL_INTENTS:
+        if kind == "user" and text and not text.startswith("/") and (
+            _intent(event) not in EXTERNAL_INTENTS
+        ):
             lines.append({"author": "user", "text": text, "at": _iso(event.get("timestamp"))})
         elif kind == "bot" and text:
             lines.append({"author": "bot", "text": text, "at": _iso(event.get("timestamp"))})

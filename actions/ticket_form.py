@@ -84,7 +84,7 @@ class ValidateTicketForm(FormValidationAction):
         if _latest_intent(tracker) == "affirm" and suggestion:
             return {"ticket_title": suggestion}
         title = " ".join(str(value).split())
-        if len(title) < 4 or fields.is_skip(title):
+        if len(title) < 4 or fields.is_skip(title) or title.startswith("/"):
             dispatcher.utter_message(response="utter_invalid_title")
             return {"ticket_title": None}
         if len(title) > _MAX_TITLE:

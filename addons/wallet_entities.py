@@ -1,5 +1,5 @@
 """NLU component that extracts wallet facts (asset, network, amount, tx_hash, address,
-time, error_message).
+time, error_message) and e-mail addresses.
 
 Rules, not a learned model: these facts have a fixed shape, and an agent must
 be able to trust them exactly as the user wrote them.
@@ -7,12 +7,16 @@ be able to trust them exactly as the user wrote them.
 
 from __future__ import annotations
 
+import re
+
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from addons.stateless import StatelessComponent
 from support_core.wallet_facts import find_facts
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
 @DefaultV1Recipe.register(
@@ -24,10 +28,22 @@ class WalletEntityExtractor(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         """Add the facts found in each message as entities."""
         for message in messages:
-            facts = find_facts(message.get(TEXT) or "")
-            if not facts:
+            text = message.get(TEXT) or ""
+            facts = find_facts(text)
+            emails = list(_EMAIL.finditer(text))
+            if not facts and not emails:
                 continue
             entities = [
+                {
+                    "entity": "email",
+                    "value": match.group(),
+                    "start": match.start(),
+                    "end": match.end(),
+                    "confidence": 1.0,
+                    "extractor": type(self).__name__,
+                }
+                for match in emails
+            ] + [
                 {
                     "entity": fact.entity,
                     "value": fact.value,

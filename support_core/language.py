@@ -13,6 +13,7 @@ from typing import Literal
 
 Language = Literal["zh", "en"]
 
+_TAG_RE = re.compile(r"<[^<>]{0,200}>")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Whole Latin words only: fragments of hashes and addresses ("0x3fa9…") are not words.
 _LATIN_WORD_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z']*(?![0-9A-Za-z])")
@@ -35,6 +36,8 @@ def detect_language(text: str) -> Language | None:
     """
     if not text:
         return None
+    # Markup ("<img src=x>") is not the user's language either.
+    text = _TAG_RE.sub(" ", text)
     han = len(_HAN_RE.findall(text))
     words = _LATIN_WORD_RE.findall(text)
     # Tickers in capitals (PEPE, WBTC) are not English, nor are the jargon words.
