@@ -1,6 +1,11 @@
 """``support-bot``: the maintainers' loop from real conversations back to a better model.
 
-Exit codes: 0 done (or promoted), 1 import refused, 2 error, 3 candidate kept out.
+Exit codes: 0 done (or promoted), 1 import refused, 2 error, 3 candidate kept out
+(a model that is not worse than the current one beyond the tolerance is promoted, so
+3 means at least one metric dropped by more than the tolerance).
+
+Each command imports its module when it runs, so ``support-bot report`` never loads
+Rasa and ``--help`` answers at once.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ ERRORS_FILE = "intent_errors.json"
 FIGURES = ("intent_confusion_matrix.png", "intent_histogram.png")
 _AVERAGES = frozenset({"accuracy", "macro avg", "weighted avg", "micro avg"})
 _SAME = 1e-9
+# Rasa logs the mean and standard deviation over the folds, e.g. "test Accuracy: 0.745 (0.011)".
+_FOLD_METRIC_RE = re.compile(r"\b(train|test) (Accuracy|F1-score|Precision): ([\d.]+) \(([\d.]+)\)")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class EvalResult:
     f1: dict[str, float]
     confusions: Counter[Pair] = field(default_factory=Counter)
     examples: dict[Pair, str] = field(default_factory=dict)
+    # Cross-validation only: ("test Accuracy", mean, standard deviation) over the folds.
+    fold_metrics: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,19 @@ def cross_validate(project_root: Path, folds: int, out: Path, say: Printer = pri
     except RasaCommandFailed:
         say(f"    cross-validation failed; see {out / 'rasa_test_nlu.log'}")
         raise
-    result = read_result(out, f"{folds}-fold cross-validation")
-    say(f"    accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f}")
+    result = replace(
+        read_result(out, f"{folds}-fold cross-validation"),
+        fold_metrics=fold_metrics((out / "rasa_test_nlu.log").read_text(errors="replace")),
+    )
+    say(f"    accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f} (test folds)")
     return result
+
+
+def fold_metrics(log: str) -> tuple[tuple[str, float, float], ...]:
+    """The per-fold means and standard deviations Rasa logged for intents (the first of each
+    name: intents are logged before entities and response selection)."""
+    found: dict[str, tuple[str, float, float]] = {}
+    for split, metric, mean, std in _FOLD_METRIC_RE.findall(log):
+        name = f"{split} {metric}"
+        found.setdefault(name, (name, float(mean), float(std)))
+    return tuple(found.values())

@@ -17,7 +17,7 @@ from support_bot.nlu_yaml import ExampleLine, parse_nlu
 from support_bot.project import Project
 from support_bot.textnorm import has_entity_markup, normalise
 from support_bot.training_data import TrainingIndex, append_examples, load_index
-from support_core.secret_guard import contains_placeholder, find_secrets
+from support_core.secret_guard import contains_placeholder, find_secrets, redact
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,9 @@ def plan_import(text: str, source: str, index: TrainingIndex, project: Project) 
         for example in block.examples:
             problems = intent_problems + checker.text_problems(example)
             if home is None or block.intent is None or example.text is None or problems:
-                shown = example.text if example.text is not None else example.raw.strip()
+                written = example.text if example.text is not None else example.raw.strip()
+                # Shown to the maintainer: never with a secret in it.
+                shown = redact(written).text
                 plan.refusals.append(Refusal(example.line, shown, tuple(problems)))
                 continue
             plan.additions.setdefault(home, []).append(

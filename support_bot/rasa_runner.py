@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ QUIET_ENV = {
     "PYTHONUNBUFFERED": "1",
 }
 TAIL_LINES = 40
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def rasa_executable() -> Path:
@@ -25,10 +27,11 @@ def rasa_executable() -> Path:
 
 
 def log_tail(path: Path, lines: int = TAIL_LINES) -> str:
-    """The last ``lines`` lines of the log at ``path``."""
+    """The last ``lines`` non-blank lines of the log at ``path``, without colour codes."""
     if not path.exists():
         return ""
-    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    text = _ANSI_RE.sub("", path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
 
 
 def run_rasa(

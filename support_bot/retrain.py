@@ -3,7 +3,6 @@ model, promote it only if it is not worse, and optionally reload the running ser
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +14,7 @@ from support_bot.project import Project
 from support_bot.promotion import Decision, decide, promote, reload_model
 from support_bot.rasa_runner import run_rasa
 
-_PROBLEM_RE = re.compile(r"error|invalid|not found|does not|cannot|failed", re.IGNORECASE)
+WHY_LINES = 12
 VALIDATE_TIMEOUT_S = 600.0
 TRAIN_TIMEOUT_S = 3600.0
 
@@ -44,8 +43,8 @@ class RetrainOutcome:
 
 
 def _why_invalid(failure: RasaCommandFailed) -> str:
-    problems = [line for line in failure.log_tail.splitlines() if _PROBLEM_RE.search(line)]
-    return "\n".join(problems[-15:] or failure.log_tail.splitlines()[-15:])
+    """Rasa ends with the error that stopped it; earlier lines are mostly warnings."""
+    return "\n".join(failure.log_tail.splitlines()[-WHY_LINES:])
 
 
 def validate(project: Project, report_dir: Path, say: Printer) -> None:

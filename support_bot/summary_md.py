@@ -125,6 +125,12 @@ def render_summary(
             f"macro-F1 {cross_validation.macro_f1:.4f} "
             f"({cross_validation.support} examples, test folds accumulated).",
         ]
+        if cross_validation.fold_metrics:
+            lines += ["", "| per fold | mean | std |", "|---|---:|---:|"]
+            lines += [
+                f"| {name} | {mean:.3f} | {std:.3f} |"
+                for name, mean, std in cross_validation.fold_metrics
+            ]
     lines += ["", "## Figures (written by Rasa)", ""]
     lines += _figures(model, out)
     if baseline is not None:

@@ -14,7 +14,7 @@ import pytest
 
 from support_bot.errors import ModelReloadFailed
 from support_bot.evaluate import default_baseline
-from support_bot.evaluation import EvalResult, compare, read_result
+from support_bot.evaluation import EvalResult, compare, fold_metrics, read_result
 from support_bot.project import Project
 from support_bot.promotion import decide, promote, reload_model
 from support_bot.summary_md import render_summary
@@ -198,3 +198,19 @@ def test_reload_failure_is_reported(fake_rasa: str, tmp_path: Path) -> None:
         reload_model(fake_rasa, "wrong", tmp_path / "m.tar.gz")
     with pytest.raises(ModelReloadFailed, match="cannot reach"):
         reload_model("http://127.0.0.1:9", None, tmp_path / "m.tar.gz")
+
+
+def test_cross_validation_fold_metrics_are_read_from_rasas_log() -> None:
+    log = (
+        "INFO rasa.model_testing  - Intent evaluation results\n"
+        "INFO rasa.nlu.test  - train Accuracy: 0.999 (0.001)\n"
+        "INFO rasa.nlu.test  - test Accuracy: 0.745 (0.011)\n"
+        "INFO rasa.nlu.test  - test F1-score: 0.747 (0.012)\n"
+        "INFO rasa.model_testing  - Entity evaluation results\n"
+        "INFO rasa.nlu.test  - test Accuracy: 0.500 (0.100)\n"
+    )
+    assert fold_metrics(log) == (
+        ("train Accuracy", 0.999, 0.001),
+        ("test Accuracy", 0.745, 0.011),
+        ("test F1-score", 0.747, 0.012),
+    )

@@ -44,12 +44,16 @@ CANDIDATES = {
 }
 MIN_MISSED = 3
 CONFIDENCE_BELOW = 0.5
-# Both trainings use this tolerance: generous for the good candidate (the repository's
-# model and data may have moved on since the copy's model was trained), and still far
-# below what the damaged set loses.
-TOLERANCE = "0.02"
-# Two intents whose examples trade places in the damaged training set.
-SWAPPED = ("deposit_not_received", "withdrawal_failed")
+# Both trainings use this tolerance. Training is deterministic, but any change to the
+# data re-rolls DIET's training: adding 3-4 examples moved the evaluation accuracy by
+# -2.0 and +0.7 points in two measured runs. The good candidate must not fail on that
+# swing, and the damaged set below loses about 12 points.
+TOLERANCE = "0.04"
+# Intents whose examples trade places in the damaged training set (all in assets.yml).
+SWAPPED = (
+    ("deposit_not_received", "withdrawal_failed"),
+    ("balance_mismatch", "transaction_missing"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -169,13 +173,15 @@ def test_a_damaged_training_set_is_not_promoted(
     current = _sha(project.current_model)
     previous = _sha(project.previous_model) if project.previous_model.exists() else None
     assets = project.nlu_dir / "assets.yml"
-    first, second = SWAPPED
-    swapped = re.sub(
-        rf"^- intent: ({first}|{second})$",
-        lambda m: f"- intent: {second if m.group(1) == first else first}",
-        assets.read_text(encoding="utf-8"),
-        flags=re.M,
-    )
+    swapped = assets.read_text(encoding="utf-8")
+    for first, second in SWAPPED:
+        swapped = re.sub(
+            rf"^- intent: ({first}|{second})$",
+            lambda m, a=first, b=second: f"- intent: {b if m.group(1) == a else a}",
+            swapped,
+            flags=re.M,
+        )
+    assert swapped != assets.read_text(encoding="utf-8")
     assets.write_text(swapped, encoding="utf-8")
     capsys.readouterr()
 
@@ -188,3 +194,23 @@ def test_a_damaged_training_set_is_not_promoted(
     assert _sha(project.current_model) == current
     if previous is not None:
         assert _sha(project.previous_model) == previous
+
+
+def test_invalid_training_data_stops_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Rasa 3.6's validator only warns about intents or actions missing from the domain;
+    # a file it cannot read at all is an error.
+    project = copy_project(tmp_path / "project", models=True)
+    current = _sha(project.current_model)
+    (project.nlu_dir / "new_topic.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n  - broken: [\n',
+        encoding="utf-8",
+    )
+    code = main(["retrain", "--project-dir", str(project.root)])
+    captured = capsys.readouterr()
+    assert code == 2, captured.out
+    assert "`rasa data validate` failed" in captured.err
+    assert "new_topic.yml" in captured.err
+    assert not project.candidates_dir.exists()
+    assert _sha(project.current_model) == current
