@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from bench.measure import load_average, machine, percentile
 from devtools.stack import (
     BIN,
     DEFAULT_MODEL,
@@ -137,15 +137,6 @@ class Result:
             self.wrong_examples.append(what)
 
 
-def percentile(values: Sequence[float], pct: float) -> float:
-    """The ``pct`` percentile of ``values`` (linear interpolation)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def conversation(turns: Sequence[Turn], start: int, length: int) -> list[Turn]:
@@ -390,30 +381,6 @@ def measure_starter(args: argparse.Namespace) -> Result:
 
 # ------------------------------------------------------------------ report
 
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages."""
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
-
-
-def machine() -> str:
-    """Cores, CPU model and total memory of this machine."""
-    cores = len(os.sched_getaffinity(0))
-    cpu = platform.processor() or "unknown"
-    memory = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    return f"machine nproc={cores} cpu={cpu!r} mem_total={memory} load_avg={load_average()}"
 
 
 def print_report(results: list[Result], args: argparse.Namespace) -> None:

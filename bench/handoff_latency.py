@@ -27,8 +27,6 @@ made under the same conditions.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import shutil
 import sys
@@ -37,6 +35,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.measure import load_average, machine, percentile
 from devtools.agent_client import AgentClient
 from devtools.chat_client import SUBMIT, TICKET_CREATED_ZH, SocketChatUser, fill_ticket_form
 from devtools.stack import DEFAULT_MODEL, ROOT, Stack, running_stack
@@ -46,29 +45,8 @@ WORKDIR = ROOT / "state" / "bench" / "handoff_latency"
 DELIVERY_TIMEOUT_S = 10.0
 
 
-def percentile(values: Sequence[float], pct: float) -> float:
-    """The ``pct`` percentile of ``values`` (linear interpolation between ranks)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def machine() -> str:
-    """Usable cores (as ``nproc`` counts them) and the CPU model."""
-    cores = len(os.sched_getaffinity(0))
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc={cores} cpu={cpu!r} python={platform.python_version()}"
 
 
 def open_ticket(user: SocketChatUser, agent: AgentClient) -> str:
@@ -150,11 +128,6 @@ def run(stack: Stack, args: argparse.Namespace) -> dict[str, list[float]]:
         agent.close()
     return {"agent_to_widget": replies, "user_to_agent": messages}
 
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages (other work on the machine skews the figures)."""
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

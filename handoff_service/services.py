@@ -725,24 +725,9 @@ class HandoffService:
             TicketNotFound: no such ticket.
             TicketConflict: not the assignee, or the ticket is not assigned.
         """
-        ticket = self._ticket(ref)
-        ensure_transition(ticket, TicketStatus.RESOLVED)
-        if ticket.assignee_id != agent.id:
-            raise TicketConflict("not_assignee", f"ticket {ref} is assigned to another agent")
-        now = self.clock()
-        done = repo.transition_ticket(
-            self.session,
-            ticket.id,
-            from_status=TicketStatus.ASSIGNED,
-            assignee_id=agent.id,
-            values={"status": TicketStatus.RESOLVED, "resolved_at": now, "updated_at": now},
+        return self._assignee_moves(
+            ref, agent, TicketStatus.ASSIGNED, TicketStatus.RESOLVED, "resolved_at"
         )
-        if not done:
-            self.session.rollback()
-            raise TicketConflict("transition_not_allowed", f"ticket {ref} changed meanwhile")
-        self._audit(ticket, agent.name, "ticket_resolved")
-        self.session.commit()
-        return ticket
 
     def close(self, ref: str, agent: Agent) -> Ticket:
         """Close a resolved ticket (assignee only).
@@ -751,21 +736,36 @@ class HandoffService:
             TicketNotFound: no such ticket.
             TicketConflict: not resolved, or not the assignee.
         """
+        return self._assignee_moves(
+            ref, agent, TicketStatus.RESOLVED, TicketStatus.CLOSED, "closed_at"
+        )
+
+    def _assignee_moves(
+        self,
+        ref: str,
+        agent: Agent,
+        from_status: TicketStatus,
+        to_status: TicketStatus,
+        stamp: str,
+    ) -> Ticket:
+        """The assignee moves the ticket on; a concurrent change makes it a conflict."""
         ticket = self._ticket(ref)
-        ensure_transition(ticket, TicketStatus.CLOSED)
+        ensure_transition(ticket, to_status)
         if ticket.assignee_id != agent.id:
             raise TicketConflict("not_assignee", f"ticket {ref} is assigned to another agent")
         now = self.clock()
+        guard = {"assignee_id": agent.id} if from_status is TicketStatus.ASSIGNED else {}
         done = repo.transition_ticket(
             self.session,
             ticket.id,
-            from_status=TicketStatus.RESOLVED,
-            values={"status": TicketStatus.CLOSED, "closed_at": now, "updated_at": now},
+            from_status=from_status,
+            values={"status": to_status, stamp: now, "updated_at": now},
+            **guard,
         )
         if not done:
             self.session.rollback()
             raise TicketConflict("transition_not_allowed", f"ticket {ref} changed meanwhile")
-        self._audit(ticket, agent.name, "ticket_closed")
+        self._audit(ticket, agent.name, f"ticket_{to_status.value}")
         self.session.commit()
         return ticket
 
