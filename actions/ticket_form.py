@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import ticket_fields as fields
 from actions.conversation_summary import collect_facts, latest_problem
 from support_core.chains import InvalidValue, check_address, check_tx_hash
+from support_core.wallet_facts import find_facts
 
 FORM_SLOTS = (
     "ticket_category",
@@ -124,8 +125,9 @@ class ValidateTicketForm(FormValidationAction):
         text = str(value).strip()
         if fields.is_skip(text):
             return {"ticket_tx_hash": fields.SKIPPED}
-        candidate = _first_fact(text, "tx_hash")
-        if candidate is None and _first_fact(text, "address") is not None:
+        facts = _first_facts(text)
+        candidate = facts.get("tx_hash")
+        if candidate is None and "address" in facts:
             dispatcher.utter_message(response="utter_tx_hash_is_address")
             return {"ticket_tx_hash": None}
         candidate = candidate or text
@@ -147,7 +149,7 @@ class ValidateTicketForm(FormValidationAction):
         text = str(value).strip()
         if fields.is_skip(text):
             return {"ticket_wallet_address": fields.SKIPPED}
-        candidate = _first_fact(text, "address") or text
+        candidate = _first_facts(text).get("address") or text
         try:
             checked = check_address(candidate)
         except InvalidValue as invalid:
@@ -174,13 +176,12 @@ class ValidateTicketForm(FormValidationAction):
         return {"ticket_email": email}
 
 
-def _first_fact(text: str, entity: str) -> str | None:
-    from support_core.wallet_facts import find_facts
-
+def _first_facts(text: str) -> dict[str, str]:
+    """The first value of each kind of wallet fact in ``text`` (one matcher pass)."""
+    first: dict[str, str] = {}
     for fact in find_facts(text):
-        if fact.entity == entity:
-            return fact.value
-    return None
+        first.setdefault(fact.entity, fact.value)
+    return first
 
 
 class ActionAskTicketTitle(Action):
