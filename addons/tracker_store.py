@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 TRACKER_STORE_URL_ENV = "TRACKER_STORE_URL"
 DEFAULT_URL = "sqlite:///state/tracker.db"
@@ -19,7 +26,14 @@ def resolve_url(configured: str | None) -> str:
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` taking a SQLAlchemy URL (SQLite file or PostgreSQL)."""
+    """``SQLTrackerStore`` taking a SQLAlchemy URL (SQLite file or PostgreSQL).
+
+    It also remembers, for each tracker object it loaded or saved, how many of
+    its events are already in the database, so saving a turn inserts the new
+    events without first counting the stored ones (a query per message). A
+    tracker it has not seen, such as a copy, is counted as before. The lock
+    store keeps other processes off a conversation between its load and save.
+    """
 
     def __init__(self, host: str | None = None, **kwargs: Any) -> None:
         """Connect to ``TRACKER_STORE_URL`` (or ``url`` in endpoints.yml)."""
@@ -29,8 +43,80 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         for unused in ("dialect", "db", "port", "username", "password"):
             kwargs.pop(unused, None)
         super().__init__(host=url, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _tune_sqlite)
+        self._stored_counts = StoredEventCounts()
+        if self.engine.dialect.name == "sqlite" and ":memory:" not in url:
+            self._pool_sqlite_connections(url)
+
+    def _pool_sqlite_connections(self, url: str) -> None:
+        # SQLAlchemy 1.4 opens a new SQLite connection for every session (NullPool):
+        # two per message, each re-reading the schema. One pool of tuned
+        # connections instead; the tables exist already.
+        self.engine.dispose()
+        self.engine = sa.create_engine(
+            url, poolclass=QueuePool, pool_size=4, max_overflow=8,
+            connect_args={"check_same_thread": False},
+        )
+        event.listen(self.engine, "connect", _tune_sqlite)
+        self.sessionmaker = sessionmaker(bind=self.engine)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        # Only the latest session matches what ``save`` would count.
+        if tracker is not None and not fetch_events_from_all_sessions:
+            self._stored_counts.remember(tracker)
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Insert the tracker's events that are not stored yet."""
+        await super().save(tracker)
+        self._stored_counts.remember(tracker)
+
+    def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
+        stored = self._stored_counts.get(tracker)
+        if stored is None or stored > len(tracker.events):
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, stored, len(tracker.events))
+
+
+class StoredEventCounts:
+    """How many events of a live tracker object are in the database.
+
+    Keyed by the object itself (trackers are not hashable) and forgotten when
+    the object is garbage-collected, so it never outlives a conversation turn
+    by much.
+    """
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._entries: dict[int, tuple[weakref.ref[DialogueStateTracker], int]] = {}
+
+    def remember(self, tracker: DialogueStateTracker) -> None:
+        """Record that every event ``tracker`` holds now is stored."""
+        key = id(tracker)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0]() is tracker:
+            self._entries[key] = (entry[0], len(tracker.events))
+            return
+
+        def forget(ref: weakref.ref[DialogueStateTracker]) -> None:
+            current = self._entries.get(key)
+            if current is not None and current[0] is ref:
+                del self._entries[key]
+
+        self._entries[key] = (weakref.ref(tracker, forget), len(tracker.events))
+
+    def get(self, tracker: DialogueStateTracker) -> int | None:
+        """The stored count for this very object, or ``None`` if it is unknown."""
+        entry = self._entries.get(id(tracker))
+        if entry is None or entry[0]() is not tracker:
+            return None
+        return entry[1]
+
+    def __len__(self) -> int:
+        """How many tracker objects are remembered."""
+        return len(self._entries)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

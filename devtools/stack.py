@@ -244,7 +244,8 @@ def running_stack(
         stack.processes.append(actions)
         rasa = start_process(
             "rasa",
-            [str(BIN / "rasa"), "run", "--model", str(model), "--enable-api",
+            [str(BIN / "python"), "-m", "addons.server", "run", "--model", str(model),
+             "--enable-api",
              "--auth-token", token, "--port", str(rasa_port), "--cors", "*",
              "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
             workdir, run_env,
