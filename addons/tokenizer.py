@@ -13,6 +13,8 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
+from support_core.chinese_script import to_simplified
+
 _HASH = re.compile(r"^(0x)?[0-9a-fA-F]{32,}$")
 _ADDRESS = re.compile(
     r"^(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[13][1-9A-HJ-NP-Za-km-z]{25,34}"
@@ -50,15 +52,30 @@ class MixedTextTokenizer(JiebaTokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Tokenize like Jieba, without tokens that carry no letters or digits.
 
-        Hashes and addresses become one placeholder token each: their random
-        characters would otherwise flood the character n-gram features.
+        Traditional Chinese is segmented in its Simplified form, and each token's
+        lemma (what the featurizers read) is Simplified; token texts and offsets
+        stay those of the user's message. Hashes and addresses become one
+        placeholder token each: their random characters would otherwise flood
+        the character n-gram features.
         """
-        tokens = [_generalise(t) for t in super().tokenize(message, attribute)]
+        tokens = [_generalise(t) for t in self._jieba_tokens(message.get(attribute) or "")]
         kept = [t for t in tokens if any(ch.isalnum() for ch in t.text)]
         if kept:
             return kept
         # Rasa needs at least one token per message (e.g. "???" or "👍").
         return tokens[:1] if tokens else tokens
+
+    def _jieba_tokens(self, text: str) -> list[Token]:
+        import jieba
+
+        simplified = to_simplified(text)
+        if len(simplified) != len(text):  # a phrase changed length: offsets would not match
+            simplified = text
+        tokens = [
+            Token(text[start:end], start, end, lemma=word)
+            for word, start, end in jieba.tokenize(simplified)
+        ]
+        return self._apply_token_pattern(tokens)
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

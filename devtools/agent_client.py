@@ -65,6 +65,12 @@ class AgentClient:
                 return found
             params["cursor"] = body["next_cursor"]
 
+    def open_queue(self) -> list[dict[str, Any]]:
+        """The first page of open tickets, as the console shows the queue."""
+        response = self.call("GET", "/tickets", params={"status": "open", "limit": "100"})
+        response.raise_for_status()
+        return response.json()["tickets"]  # type: ignore[no-any-return]
+
     def conversation_ticket(self, conversation_id: str) -> dict[str, Any] | None:
         """The conversation's ticket (bot token only), or None when it has none."""
         response = self.call("GET", f"/conversations/{conversation_id}/ticket")
