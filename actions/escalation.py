@@ -220,7 +220,20 @@ class ActionCorrectTicketField(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Clear the named field, or ask which one."""
+        """Clear the named field, or ask which one.
+
+        An e-mail address typed while the form asks for it ("我的邮箱是 zhang@…")
+        is the answer, even though it names the field: it is checked and kept,
+        or refused with the format hint.
+        """
+        typed = _typed_email(tracker)
+        if typed is not None:
+            # Checked here: the form does not re-check a value set by another action.
+            email = fields.email_in(typed) or typed
+            if fields.valid_email(email):
+                return [SlotSet("ticket_email", email)]
+            dispatcher.utter_message(response="utter_invalid_email")
+            return [SlotSet("ticket_email", None)]
         named = next(
             (e.get("value") for e in tracker.latest_message.get("entities", [])
              if e.get("entity") == "ticket_field"),
@@ -231,6 +244,14 @@ class ActionCorrectTicketField(Action):
             return [SlotSet("ticket_confirmed", None)]
         dispatcher.utter_message(response="utter_ok_correct_field")
         return [SlotSet(named, None), SlotSet("ticket_confirmed", None)]
+
+
+def _typed_email(tracker: Tracker) -> str | None:
+    """The text of the latest message when it is an attempt at the e-mail the form asks for."""
+    text = ((tracker.latest_message or {}).get("text") or "").strip()
+    if tracker.get_slot("requested_slot") == "ticket_email" and "@" in text:
+        return text
+    return None
 
 
 class ActionResetTicketForm(Action):

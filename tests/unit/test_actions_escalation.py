@@ -437,6 +437,33 @@ def test_an_entity_that_is_not_a_form_field_asks_which():
     assert responses(dispatcher) == ["utter_ask_which_field"]
 
 
+def asking(slot: str, text: str, entities: list | None = None):
+    events = [action_event("action_listen"), user_event(text, "correct_ticket", entities=entities)]
+    slots = {"language": "zh", "requested_slot": slot}
+    return make_tracker(events, slots=slots, active_loop={"name": "ticket_form"})
+
+
+def test_a_valid_email_typed_while_the_form_asks_for_it_is_the_answer():
+    tracker = asking("ticket_email", "邮箱是 li@example.com")
+    events, dispatcher = run_action(ActionCorrectTicketField(), tracker)
+    assert events == [SlotSet("ticket_email", "li@example.com")]
+    assert responses(dispatcher) == []
+
+
+def test_a_malformed_email_typed_while_the_form_asks_for_it_gets_the_format_hint():
+    tracker = asking("ticket_email", "我的邮箱是zhang@")
+    events, dispatcher = run_action(ActionCorrectTicketField(), tracker)
+    assert events == [SlotSet("ticket_email", None)]
+    assert responses(dispatcher) == ["utter_invalid_email"]
+
+
+def test_naming_another_field_while_the_form_asks_for_the_email_is_a_correction():
+    tracker = asking("ticket_email", "标题写错了")
+    events, dispatcher = run_action(ActionCorrectTicketField(), tracker)
+    assert events == [SlotSet("ticket_title", None), SlotSet("ticket_confirmed", None)]
+    assert responses(dispatcher) == ["utter_ok_correct_field"]
+
+
 # --------------------------------------------------------------------------- cancelling
 
 
