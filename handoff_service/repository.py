@@ -264,17 +264,17 @@ def add_audit(
     action: str,
     detail: Mapping[str, Any] | None,
     at: datetime,
-) -> AuditEvent:
-    """Record one audit event."""
-    event = AuditEvent(
-        ticket_id=ticket_id,
-        actor=actor,
-        action=action,
-        detail=dict(detail) if detail else None,
-        created_at=at,
+) -> None:
+    """Record one audit event (a plain INSERT: nobody needs the row as an object)."""
+    session.execute(
+        insert(AuditEvent).values(
+            ticket_id=ticket_id,
+            actor=actor,
+            action=action,
+            detail=dict(detail) if detail else None,
+            created_at=at,
+        )
     )
-    session.add(event)
-    return event
 
 
 def list_audit(session: Session, ticket_id: int) -> list[AuditEvent]:

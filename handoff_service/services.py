@@ -522,15 +522,15 @@ class HandoffService:
         """
         key = _short_id("Idempotency-Key", idempotency_key, IDEMPOTENCY_KEY_MAX)
         draft = parse_ticket_draft(payload)
-        existing = self._existing_ticket(draft.conversation_id, key)
-        if existing is not None:
-            return existing, False
         try:
+            # Insert first, look up only when a unique index refuses the row
+            # (the same key, or the conversation's active ticket): replays
+            # are rare, and a look-up first would cost every ticket a query
+            # and still leave the race to the indexes.
             ticket = self._insert_ticket(draft, key)
             self.session.commit()
         except IntegrityError:
-            # Another request for the same key or conversation won the race;
-            # this unit of work holds nothing else, so roll it all back.
+            # This unit of work holds nothing else, so roll it all back.
             self.session.rollback()
             existing = self._existing_ticket(draft.conversation_id, key)
             if existing is None:
