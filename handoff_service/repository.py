@@ -7,13 +7,25 @@ what that means.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import SmallInteger, and_, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    SmallInteger,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff_service.models import (
     ACTIVE_STATUSES,
@@ -151,10 +163,25 @@ def changed_tickets(session: Session, after: datetime | None, limit: int) -> lis
     return list(session.execute(stmt).scalars())
 
 
-def add_ticket(session: Session, ticket: Ticket) -> Ticket:
-    """Insert ``ticket`` and assign its id (flush)."""
+_SET_REF = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .values(ref=bindparam("new_ref"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def add_ticket(session: Session, ticket: Ticket, ref_for: Callable[[int], str]) -> Ticket:
+    """Insert ``ticket``, then store its ``ref``, which derives from the id the INSERT assigned.
+
+    The reference goes in with a prepared UPDATE and is recorded on the object
+    as stored, so the commit does not flush the ticket a second time.
+    """
     session.add(ticket)
     session.flush()
+    ref = ref_for(ticket.id)
+    session.execute(_SET_REF, {"ticket_id": ticket.id, "new_ref": ref})
+    set_committed_value(ticket, "ref", ref)
     return ticket
 
 
@@ -266,14 +293,17 @@ def add_audit(
     at: datetime,
 ) -> None:
     """Record one audit event (a plain INSERT: nobody needs the row as an object)."""
+    # Values as parameters, not .values(): the statement stays the same object
+    # and its compiled form is reused instead of being rebuilt per event.
     session.execute(
-        insert(AuditEvent).values(
-            ticket_id=ticket_id,
-            actor=actor,
-            action=action,
-            detail=dict(detail) if detail else None,
-            created_at=at,
-        )
+        insert(AuditEvent),
+        {
+            "ticket_id": ticket_id,
+            "actor": actor,
+            "action": action,
+            "detail": dict(detail) if detail else None,
+            "created_at": at,
+        },
     )
 
 

@@ -575,8 +575,7 @@ class HandoffService:
             updated_at=now,
             idempotency_key=key,
         )
-        repo.add_ticket(self.session, ticket)
-        ticket.ref = format_ref(ticket.id)
+        repo.add_ticket(self.session, ticket, format_ref)
         if draft.transcript:
             repo.add_messages(
                 self.session,

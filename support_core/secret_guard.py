@@ -386,7 +386,9 @@ def find_secrets(text: str, *, expecting_tx_hash: bool = False) -> list[SecretMa
     ``expecting_tx_hash`` is true when the bot has just asked for a transaction
     hash, so an unlabelled 64-hex answer is taken as the hash it was asked for.
     """
-    if not text:
+    if len(text) < MIN_PHRASE_WORDS:
+        # The shortest secret is a phrase of twelve glued Chinese characters;
+        # keys are longer still. Short fields (assets, amounts) skip the scans.
         return []
     candidates = (
         _word_runs(text)
