@@ -218,8 +218,9 @@ class Ticket(Base):
     __table_args__ = (
         CheckConstraint("csat IS NULL OR (csat >= 1 AND csat <= 5)", name="csat_range"),
         CheckConstraint("priority_rank >= 0 AND priority_rank <= 2", name="priority_rank_range"),
-        # One open ticket per conversation; the service checks first, this
-        # catches the race of two requests creating at the same moment.
+        # One open ticket per conversation. This index is the check: the service
+        # inserts and, when the index refuses the row, returns the open ticket
+        # (also when two requests create at the same moment).
         Index(
             "uq_tickets_one_active_per_conversation",
             "conversation_id",
