@@ -52,7 +52,7 @@ from handoff_service.models import (
     TicketStatus,
     utc_now,
 )
-from handoff_service.services import HandoffService, format_ref, priority_for
+from handoff_service.services import HandoffService, priority_for
 
 CREATE_GOAL = 500.0
 P95_GOAL_MS = 20.0
@@ -155,7 +155,6 @@ def bulk_fill(settings: Settings, total: int, seed: int = 7) -> int:
                 batch.append(
                     {
                         "id": ticket_id,
-                        "ref": format_ref(ticket_id),
                         "conversation_id": f"bulk-{ticket_id}",
                         "category": category,
                         "priority": priority,

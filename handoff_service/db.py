@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,10 +144,47 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+class MigrationFailed(RuntimeError):
+    """A migration left the database inconsistent; it was rolled back."""
+
+
 def upgrade(engine: Engine) -> str | None:
     """Apply every pending migration; returns the revision the database is now at."""
-    with engine.begin() as conn:
+    with migration_connection(engine) as conn:
         command.upgrade(alembic_config(conn), "head")
     revision = current_revision(engine)
     logger.info("database schema at revision %s", revision)
     return revision
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for migrations, committed when the block succeeds.
+
+    On SQLite, foreign keys are off meanwhile: batch migrations rebuild a
+    table by copying it and dropping the original, and with foreign keys on
+    that DROP would cascade into the rows that refer to it (every message of
+    every ticket). The references are checked before the commit instead.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # Takes effect because the driver has not begun a transaction yet
+            # (it begins one at the first data change, not at a PRAGMA).
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            if conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
+                raise MigrationFailed("could not turn SQLite foreign keys off for the migration")
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise MigrationFailed(
+                            f"the migration left {len(broken)} rows with a dangling reference"
+                        )
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()

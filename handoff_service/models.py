@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -109,6 +110,26 @@ class Author(str, enum.Enum):
     SYSTEM = "system"
 
 
+_REF_RE = re.compile(r"T-([0-9]{6,12})")
+
+
+def ticket_ref(ticket_id: int) -> str:
+    """The public reference of ticket ``ticket_id``: ``T-000123``."""
+    return f"T-{ticket_id:06d}"
+
+
+def ticket_id_from_ref(ref: str) -> int | None:
+    """The id behind ``ref``, or ``None`` if ``ref`` is not a reference this service gives out.
+
+    Only the canonical form counts: ``T-0000123`` is not ``T-000123``.
+    """
+    match = _REF_RE.fullmatch(ref)
+    if match is None:
+        return None
+    ticket_id = int(match.group(1))
+    return ticket_id if ticket_ref(ticket_id) == ref else None
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware in UTC (the only kind of time stored)."""
     return datetime.now(timezone.utc)
@@ -181,9 +202,6 @@ class Ticket(Base):
     __tablename__ = "tickets"
 
     id = Column(Integer, primary_key=True)
-    # Derived from ``id`` ("T-000123"), so it is set right after the INSERT
-    # that assigns the id, inside the same transaction.
-    ref = Column(String(16), unique=True)
     conversation_id = Column(String(255), nullable=False, index=True)
     category = Column(_enum(Category, "category"), nullable=False)
     priority = Column(_enum(Priority, "priority"), nullable=False)
@@ -240,8 +258,13 @@ class Ticket(Base):
         Index("ix_tickets_updated_at", "updated_at"),
     )
 
+    @property
+    def ref(self) -> str:
+        """The public reference, derived from the id: ``T-000123``."""
+        return ticket_ref(self.id)
+
     def __repr__(self) -> str:
-        return f"Ticket(id={self.id!r}, ref={self.ref!r}, status={self.status!r})"
+        return f"Ticket(id={self.id!r}, status={self.status!r})"
 
 
 class Message(Base):

@@ -7,7 +7,7 @@ what that means.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     SmallInteger,
     and_,
-    bindparam,
     func,
     insert,
     literal,
@@ -24,8 +23,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from handoff_service.models import (
     ACTIVE_STATUSES,
@@ -63,11 +61,6 @@ class TicketFilters:
 def queue_key(ticket: Ticket) -> QueueKey:
     """Where ``ticket`` sits in the queue order."""
     return QueueKey(ticket.priority_rank, ticket.created_at, ticket.id)
-
-
-def get_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
-    """The ticket with reference ``ref``."""
-    return session.execute(select(Ticket).where(Ticket.ref == ref)).scalar_one_or_none()
 
 
 def get_ticket_by_id(session: Session, ticket_id: int) -> Ticket | None:
@@ -163,25 +156,27 @@ def changed_tickets(session: Session, after: datetime | None, limit: int) -> lis
     return list(session.execute(stmt).scalars())
 
 
-_SET_REF = (
-    update(Ticket)
-    .where(Ticket.id == bindparam("ticket_id"))
-    .values(ref=bindparam("new_ref"))
-    .execution_options(synchronize_session=False)
-)
+_TICKET_COLUMNS = tuple(column.key for column in Ticket.__table__.columns)
 
 
-def add_ticket(session: Session, ticket: Ticket, ref_for: Callable[[int], str]) -> Ticket:
-    """Insert ``ticket``, then store its ``ref``, which derives from the id the INSERT assigned.
+def insert_ticket(session: Session, values: Mapping[str, Any]) -> Ticket:
+    """Insert one ticket row and return it as a persistent object of ``session``.
 
-    The reference goes in with a prepared UPDATE and is recorded on the object
-    as stored, so the commit does not flush the ticket a second time.
+    A plain INSERT, not the unit of work: its per-object bookkeeping cost
+    more than the statement itself. The id comes back from the INSERT
+    (RETURNING on PostgreSQL, the rowid on SQLite). Columns missing from
+    ``values`` are stored as NULL. Raises ``IntegrityError`` at once when a
+    unique index refuses the row.
     """
+    # None is left out rather than bound, so JSON columns store SQL NULL and
+    # not the JSON literal null.
+    row = {key: value for key, value in values.items() if value is not None}
+    result = session.execute(insert(Ticket), row)
+    ticket = Ticket(**{key: values.get(key) for key in _TICKET_COLUMNS})
+    ticket.id = result.inserted_primary_key[0]
+    # Known to be stored as it is: attach it without another flush or SELECT.
+    make_transient_to_detached(ticket)
     session.add(ticket)
-    session.flush()
-    ref = ref_for(ticket.id)
-    session.execute(_SET_REF, {"ticket_id": ticket.id, "new_ref": ref})
-    set_committed_value(ticket, "ref", ref)
     return ticket
 
 

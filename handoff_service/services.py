@@ -35,6 +35,7 @@ from handoff_service.models import (
     Priority,
     Ticket,
     TicketStatus,
+    ticket_id_from_ref,
     utc_now,
 )
 from handoff_service.repository import QueueKey, TicketFilters
@@ -133,14 +134,6 @@ def priority_for(category: Category, reason: EscalationReason | None = None) -> 
     if reason is EscalationReason.SECURITY:
         return Priority.URGENT
     return _CATEGORY_PRIORITY.get(category, Priority.NORMAL)
-
-
-def format_ref(ticket_id: int) -> str:
-    """The public reference of ticket ``ticket_id``: ``T-000123``."""
-    return f"T-{ticket_id:06d}"
-
-
-_REF_RE = re.compile(r"^T-\d{6,12}$")
 
 
 def waiting_seconds(ticket: Ticket, now: datetime) -> int:
@@ -487,9 +480,10 @@ class HandoffService:
     # -- helpers
 
     def _ticket(self, ref: str) -> Ticket:
-        if not isinstance(ref, str) or not _REF_RE.match(ref):
+        ticket_id = ticket_id_from_ref(ref) if isinstance(ref, str) else None
+        if ticket_id is None:
             raise TicketNotFound(f"no ticket {str(ref)[:20]!r}")
-        ticket = repo.get_ticket_by_ref(self.session, ref)
+        ticket = repo.get_ticket_by_id(self.session, ticket_id)
         if ticket is None:
             raise TicketNotFound(f"no ticket {ref}")
         return ticket
@@ -554,28 +548,30 @@ class HandoffService:
     def _insert_ticket(self, draft: TicketDraft, key: str | None) -> Ticket:
         now = self.clock()
         priority = priority_for(draft.category, draft.escalation_reason)
-        ticket = Ticket(
-            conversation_id=draft.conversation_id,
-            category=draft.category,
-            priority=priority,
-            priority_rank=priority.rank,
-            status=TicketStatus.OPEN,
-            title=draft.title,
-            description=draft.description,
-            language=draft.language,
-            contact_email=draft.contact_email,
-            tx_hash=draft.tx_hash,
-            wallet_address=draft.wallet_address,
-            chain=draft.chain,
-            occurred_at_text=draft.occurred_at_text,
-            occurred_at=draft.occurred_at,
-            escalation_reason=draft.escalation_reason,
-            summary=draft.summary,
-            created_at=now,
-            updated_at=now,
-            idempotency_key=key,
+        ticket = repo.insert_ticket(
+            self.session,
+            {
+                "conversation_id": draft.conversation_id,
+                "category": draft.category,
+                "priority": priority,
+                "priority_rank": priority.rank,
+                "status": TicketStatus.OPEN,
+                "title": draft.title,
+                "description": draft.description,
+                "language": draft.language,
+                "contact_email": draft.contact_email,
+                "tx_hash": draft.tx_hash,
+                "wallet_address": draft.wallet_address,
+                "chain": draft.chain,
+                "occurred_at_text": draft.occurred_at_text,
+                "occurred_at": draft.occurred_at,
+                "escalation_reason": draft.escalation_reason,
+                "summary": draft.summary,
+                "created_at": now,
+                "updated_at": now,
+                "idempotency_key": key,
+            },
         )
-        repo.add_ticket(self.session, ticket, format_ref)
         if draft.transcript:
             repo.add_messages(
                 self.session,

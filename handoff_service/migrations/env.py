@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from handoff_service.config import Settings
-from handoff_service.db import is_sqlite, make_engine
+from handoff_service.db import is_sqlite, make_engine, migration_connection
 from handoff_service.models import Base
 
 target_metadata = Base.metadata
@@ -37,7 +37,7 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(Settings.from_env())
     try:
-        with engine.begin() as conn:
+        with migration_connection(engine) as conn:
             _run(conn)
     finally:
         engine.dispose()

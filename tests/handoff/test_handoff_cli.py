@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from handoff_service.db import head_revision
 from tests.handoff.helpers import ticket_payload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +69,7 @@ def test_agent_add_prints_a_token_once_and_names_are_unique(workdir: Path) -> No
 
     upgraded = _cli(workdir, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "0001_initial" in upgraded.stdout
+    assert f"at revision {head_revision()}" in upgraded.stdout
 
     added = _cli(workdir, "agent", "add", "alice")
     assert added.returncode == 0, added.stderr

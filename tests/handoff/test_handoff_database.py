@@ -8,14 +8,24 @@ from datetime import timedelta
 from typing import TypeVar
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from handoff_service.db import current_revision, head_revision, make_session_factory, upgrade
+from handoff_service.config import Settings
+from handoff_service.db import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    migration_connection,
+    upgrade,
+)
 from handoff_service.models import Agent, Base, Category, Priority, Ticket, TicketStatus
 from handoff_service.services import HandoffService, TicketConflict, parse_filters
 from tests.handoff.helpers import START, FakeClock, ticket_payload
@@ -224,3 +234,81 @@ def test_the_partial_unique_index_allows_history(session: Session, service: Hand
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
+
+
+def test_created_ticket_is_exactly_what_was_stored(
+    service: HandoffService, sessions: sessionmaker
+) -> None:
+    ticket, _ = service.create_ticket(
+        ticket_payload(
+            summary={"assets": ["USDT"], "amounts": ["120"]},
+            tx_hash="0x" + "ab" * 32,
+            occurred_at="2025-11-20T21:00:00+08:00",
+        ),
+        "conv-1:msg-1",
+    )
+    bare, _ = service.create_ticket(ticket_payload(conversation_id="bare"), None)
+    with sessions() as fresh:
+        for made in (ticket, bare):
+            stored = fresh.get(Ticket, made.id)
+            assert stored is not None
+            for column in Ticket.__table__.columns:
+                assert getattr(stored, column.key) == getattr(made, column.key), column.key
+            assert stored.ref == made.ref
+        # A missing summary is SQL NULL, not the JSON literal null.
+        unsummarised = fresh.execute(select(Ticket.id).where(Ticket.summary.is_(None)))
+        assert unsummarised.scalars().all() == [bare.id]
+
+
+_OLD_TICKET = text(
+    "INSERT INTO tickets (id, ref, conversation_id, category, priority, priority_rank, status,"
+    " title, description, language, escalation_reason, created_at, updated_at)"
+    " VALUES (:id, :ref, :conv, 'assets', 'high', 1, :status, 't', 'd', 'zh', 'fallback',"
+    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+)
+
+
+def test_upgrading_stored_refs_keeps_every_row_and_constraint(database_url: str) -> None:
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        with migration_connection(engine) as conn:
+            command.upgrade(alembic_config(conn), "0001_initial")
+        with engine.begin() as conn:
+            conn.execute(_OLD_TICKET, {"id": 7, "ref": "T-000007", "conv": "c", "status": "open"})
+            conn.execute(_OLD_TICKET, {"id": 8, "ref": "T-000008", "conv": "c", "status": "closed"})
+            conn.execute(
+                text(
+                    "INSERT INTO messages (ticket_id, author, text, created_at)"
+                    " VALUES (7, 'user', '提币没到账', '2026-01-01 00:00:00'),"
+                    " (8, 'user', 'again', '2026-01-01 00:00:00')"
+                )
+            )
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT setval('tickets_id_seq', 8)"))
+
+        upgrade(engine)
+
+        with make_session_factory(engine)() as session:
+            service = HandoffService(session)
+            kept = service.get_ticket("T-000007")
+            assert (kept.conversation_id, kept.status) == ("c", TicketStatus.OPEN)
+            assert [m.text for m in service.messages("T-000007")] == ["提币没到账"]
+            assert [m.text for m in service.messages("T-000008")] == ["again"]
+            # The one-open-ticket index and the CHECK constraints survived.
+            assert not service.create_ticket(ticket_payload(conversation_id="c"), None)[1]
+            new, created = service.create_ticket(ticket_payload(conversation_id="d"), None)
+            # PostgreSQL spends a sequence number on the refused row: gaps are fine.
+            assert created and new.id > 8 and new.ref == f"T-{new.id:06d}"
+        for bad in ("csat = 9", "priority_rank = 7", "category = 'nonsense'"):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(text(f"UPDATE tickets SET {bad} WHERE id = 7"))
+
+        with migration_connection(engine) as conn:
+            command.downgrade(alembic_config(conn), "0001_initial")
+        with engine.connect() as conn:
+            refs = conn.execute(text("SELECT ref FROM tickets ORDER BY id")).scalars().all()
+            messages = conn.execute(text("SELECT count(*) FROM messages")).scalar_one()
+        assert (refs, messages) == (["T-000007", "T-000008", new.ref], 2)
+        assert upgrade(engine) == head_revision()
+    finally:
+        engine.dispose()

@@ -21,6 +21,8 @@ from handoff_service.models import (
     Priority,
     Ticket,
     TicketStatus,
+    ticket_id_from_ref,
+    ticket_ref,
 )
 from handoff_service.services import (
     TRANSITIONS,
@@ -31,7 +33,6 @@ from handoff_service.services import (
     ValidationFailed,
     can_transition,
     decode_cursor,
-    format_ref,
     hash_token,
     parse_filters,
     priority_for,
@@ -84,9 +85,35 @@ def test_priority_ranks_sort_urgent_first() -> None:
     assert all(Priority.from_rank(p.rank) is p for p in Priority)
 
 
-def test_ref_is_derived_from_id() -> None:
-    assert format_ref(123) == "T-000123"
-    assert format_ref(1234567) == "T-1234567"
+def test_ref_is_derived_from_id_and_back() -> None:
+    assert ticket_ref(123) == "T-000123"
+    assert ticket_ref(1234567) == "T-1234567"
+    assert ticket_id_from_ref("T-000123") == 123
+    assert ticket_id_from_ref("T-1234567") == 1234567
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "T-0000123",
+        "T-123",
+        "t-000123",
+        "T-000123 ",
+        "T-00012a",
+        "T-\u0661\u0662\u0663\u0664\u0665\u0666",  # Arabic-Indic digits
+        "",
+    ],
+)
+def test_only_canonical_refs_name_a_ticket(ref: str) -> None:
+    assert ticket_id_from_ref(ref) is None
+
+
+def test_unknown_or_malformed_ref_is_not_found(service: HandoffService) -> None:
+    ticket, _ = service.create_ticket(ticket_payload(), None)
+    assert service.get_ticket(ticket.ref).id == ticket.id
+    for ref in ("T-999999", "T-0000001", "T-1'; DROP TABLE tickets; --", "X" * 5000):
+        with pytest.raises(TicketNotFound):
+            service.get_ticket(ref)
 
 
 def test_create_ticket_sets_ref_priority_status_and_audit(
@@ -94,7 +121,7 @@ def test_create_ticket_sets_ref_priority_status_and_audit(
 ) -> None:
     ticket, created = service.create_ticket(ticket_payload(category="security"), "k1")
     assert created
-    assert ticket.ref == format_ref(ticket.id)
+    assert ticket.ref == ticket_ref(ticket.id)
     assert ticket.priority is Priority.URGENT
     assert ticket.priority_rank == 0
     assert ticket.status is TicketStatus.OPEN
