@@ -38,7 +38,7 @@ from handoff_service.models import (
     ticket_id_from_ref,
     utc_now,
 )
-from handoff_service.repository import QueueKey, TicketFilters
+from handoff_service.repository import NewAuditEvent, NewMessage, QueueKey, TicketFilters
 from support_core.secret_guard import redact
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ AGENT_NAME_MAX = 64
 EVENTS_PAGE = 100
 
 BOT_ACTOR = "bot"
+TICKET_CREATED = "ticket_created"
 SYSTEM_ACTOR = "system"
 
 # ---------------------------------------------------------------- exceptions
@@ -571,30 +572,21 @@ class HandoffService:
                 "updated_at": now,
                 "idempotency_key": key,
             },
+            [NewMessage(item.author, item.text, item.at or now) for item in draft.transcript],
+            NewAuditEvent(
+                actor=BOT_ACTOR,
+                action=TICKET_CREATED,
+                detail={
+                    "category": draft.category.value,
+                    "priority": priority.value,
+                    "escalation_reason": draft.escalation_reason.value,
+                    "transcript_items": len(draft.transcript),
+                    "redacted_fields": list(draft.redacted_fields),
+                },
+                created_at=now,
+            ),
         )
-        if draft.transcript:
-            repo.add_messages(
-                self.session,
-                [
-                    {
-                        "ticket_id": ticket.id,
-                        "author": item.author,
-                        "text": item.text,
-                        "created_at": item.at or now,
-                    }
-                    for item in draft.transcript
-                ],
-            )
-        self._audit(
-            ticket,
-            BOT_ACTOR,
-            "ticket_created",
-            category=draft.category.value,
-            priority=priority.value,
-            escalation_reason=draft.escalation_reason.value,
-            transcript_items=len(draft.transcript),
-            redacted_fields=list(draft.redacted_fields),
-        )
+        logger.info("ticket %s: %s by %s", ticket.ref, TICKET_CREATED, BOT_ACTOR)
         return ticket
 
     def get_ticket(self, ref: str) -> Ticket:

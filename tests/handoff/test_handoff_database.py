@@ -244,10 +244,35 @@ def test_created_ticket_is_exactly_what_was_stored(
             summary={"assets": ["USDT"], "amounts": ["120"]},
             tx_hash="0x" + "ab" * 32,
             occurred_at="2025-11-20T21:00:00+08:00",
+            transcript=[
+                {"author": "user", "text": "USDT 提币一直 pending 😟"},
+                {"author": "bot", "text": "Which network did you choose?"},
+                {"author": "user", "text": "TRC20, 120 USDT"},
+            ],
         ),
         "conv-1:msg-1",
     )
     bare, _ = service.create_ticket(ticket_payload(conversation_id="bare"), None)
+    # A replay is refused as a whole: no second transcript, no second audit event.
+    again, created = service.create_ticket(
+        ticket_payload(transcript=[{"author": "user", "text": "x"}]), None
+    )
+    assert (again.id, created) == (ticket.id, False)
+    assert [(m.author.value, m.text) for m in service.messages(ticket.ref)] == [
+        ("user", "USDT 提币一直 pending 😟"),
+        ("bot", "Which network did you choose?"),
+        ("user", "TRC20, 120 USDT"),
+    ]
+    assert service.messages(bare.ref) == []
+    trail = service.audit_trail(ticket.ref)
+    assert [(actor, action) for actor, action, _ in trail] == [("bot", "ticket_created")]
+    assert trail[0][2] == {
+        "category": "assets",
+        "priority": "high",
+        "escalation_reason": "self_help_failed",
+        "transcript_items": 3,
+        "redacted_fields": [],
+    }
     with sessions() as fresh:
         for made in (ticket, bare):
             stored = fresh.get(Ticket, made.id)
