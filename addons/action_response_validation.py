@@ -1,15 +1,20 @@
-"""Check action server replies against a schema compiled once, not once per reply.
+"""Check action server replies against Rasa's schema, compiled once and split by event type.
 
 Rasa 3.6 checks every custom action's reply with ``jsonschema.validate``, which
-first validates the schema itself against the 2020-12 meta-schema. That costs
-about 40 ms of CPU per call on 2 cores, most of a form turn, and it blocks the
-event loop for every other conversation meanwhile. The checks made on the reply
-are the same; only the schema's own check moves to the first call.
+first validates the schema itself against the 2020-12 meta-schema (about 40 ms
+of CPU per call on 2 cores) and then tries each event of the reply against all
+23 alternatives of the schema's ``oneOf``, one per event type, to make sure
+exactly one matches. Every alternative pins ``event`` to its own constant, so
+the only alternative that can match is the one named by the event itself:
+checking the event against that one alone gives the same verdict at a
+fraction of the cost. The schema's own check moves to the first call.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import ValidationError
@@ -19,13 +24,48 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
 
+@dataclass(frozen=True)
+class ResponseValidator:
+    """Rasa's action response schema as an envelope check plus one check per event type."""
+
+    envelope: Validator
+    by_event: Mapping[str, Validator]
+
+    def validate(self, result: Any) -> None:
+        """Raise ``ValidationError`` where ``jsonschema.validate`` on the whole schema would."""
+        self.envelope.validate(result)
+        for event in result.get("events") or ():
+            name = event["event"]  # the envelope requires it
+            validator = self.by_event.get(name)
+            if validator is None:
+                raise ValidationError(f"{name!r} is not an event type Rasa knows")
+            validator.validate(event)
+
+
 @functools.lru_cache(maxsize=1)
-def response_validator() -> Validator:
+def response_validator() -> ResponseValidator:
     """The validator for Rasa's action response format, built and checked once."""
     schema = RemoteAction.action_response_format_spec()
     validator_class = validator_for(schema)
     validator_class.check_schema(schema)
-    return validator_class(schema)
+    items = schema["properties"]["events"]["items"]
+    by_event = {
+        branch["properties"]["event"]["const"]: validator_class(branch)
+        for branch in items["oneOf"]
+    }
+    if len(by_event) != len(items["oneOf"]):
+        # Two alternatives for one event type: only the full oneOf can tell.
+        full = validator_class(schema)
+        return ResponseValidator(full, {})
+    envelope_items = {key: value for key, value in items.items() if key != "oneOf"}
+    envelope = {
+        **schema,
+        "properties": {
+            **schema["properties"],
+            "events": {**schema["properties"]["events"], "items": envelope_items},
+        },
+    }
+    return ResponseValidator(validator_class(envelope), by_event)
 
 
 def validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bool:

@@ -56,3 +56,65 @@ def test_a_malformed_reply_is_refused_as_rasa_refuses_it(rasas_own: Validate, re
         rasas_own(remote_action(), reply)
     assert ours.value.message == theirs.value.message
     assert "Failed to validate Action server response" in ours.value.message
+
+
+def _every_event_type() -> list[dict[str, Any]]:
+    """One real event of each type Rasa can receive from an action server, as JSON."""
+    from datetime import datetime
+
+    from rasa.shared.core import events as ev
+
+    samples = [
+        ev.UserUttered("USDT 提币没到账", {"name": "withdrawal_failed", "confidence": 0.9}),
+        ev.ActionExecuted("action_start_ticket"),
+        ev.SlotSet("ticket_title", "提币未到账"),
+        ev.EntitiesAdded([{"entity": "asset", "value": "USDT"}]),
+        ev.DefinePrevUserUtteredFeaturization(True),
+        ev.ReminderCancelled(name="nudge"),
+        ev.ReminderScheduled("EXTERNAL_nudge", datetime(2026, 1, 1), name="nudge"),
+        ev.ActionExecutionRejected("ticket_form"),
+        ev.LoopInterrupted(True),
+        ev.ActiveLoop("ticket_form"),
+        ev.AllSlotsReset(),
+        ev.ConversationResumed(),
+        ev.ConversationPaused(),
+        ev.FollowupAction("action_listen"),
+        ev.StoryExported(),
+        ev.Restarted(),
+        ev.UserUtteranceReverted(),
+        ev.ActionReverted(),
+        ev.BotUttered("好的", {"buttons": []}),
+        ev.SessionStarted(),
+        ev.AgentUttered("hello"),
+    ]
+    return [sample.as_dict() for sample in samples]
+
+
+# Odd events; Rasa's schema refuses some of them and lets others through.
+ODD_EVENTS = [
+    {"event": "nonsense"},
+    {"event": 5},
+    {"event": "slot", "name": 5},
+    {"event": "bot", "text": 5},
+    {"event": "user", "parse_data": "not an object"},
+    {"event": "active_loop", "name": ["ticket_form"]},
+    {"event": "followup", "name": 7},
+    {"event": "slot", "timestamp": "yesterday"},
+]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [{"events": [event]} for event in _every_event_type()]
+    + [{"events": _every_event_type(), "responses": VALID["responses"]}]
+    + [{"events": [VALID["events"][0], event]} for event in ODD_EVENTS],
+)
+def test_each_event_gets_the_verdict_of_the_whole_schema(rasas_own: Validate, reply: dict) -> None:
+    def verdict(check: Callable[[], bool]) -> bool:
+        try:
+            return check()
+        except ValidationError:
+            return False
+
+    theirs = verdict(lambda: rasas_own(remote_action(), reply))
+    assert verdict(lambda: remote_action()._validate_action_result(reply)) == theirs
