@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import os
 import weakref
 from collections.abc import Iterator
@@ -11,7 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -33,6 +37,8 @@ class UrlSQLTrackerStore(SQLTrackerStore):
     events without first counting the stored ones (a query per message). A
     tracker it has not seen, such as a copy, is counted as before. The lock
     store keeps other processes off a conversation between its load and save.
+    Loading and saving write and read the rows Rasa's own store does, with
+    Core statements instead of ORM objects.
     """
 
     def __init__(self, host: str | None = None, **kwargs: Any) -> None:
@@ -62,15 +68,33 @@ class UrlSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        # Rasa's query, written once in Core and reading only the JSON column:
+        # building the ORM query and one ORM object per stored event cost more
+        # than the query itself, on every message.
+        statement = _event_data_query(self.SQLEvent.__table__, fetch_events_from_all_sessions)
+        with self.session_scope() as session:
+            rows = session.execute(statement, {"sender_id": sender_id}).scalars().all()
+        if not (self.domain and rows):
+            return None
+        tracker = DialogueStateTracker.from_dict(
+            sender_id, [json.loads(data) for data in rows], self.domain.slots
+        )
         # Only the latest session matches what ``save`` would count.
-        if tracker is not None and not fetch_events_from_all_sessions:
+        if not fetch_events_from_all_sessions:
             self._stored_counts.remember(tracker)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Insert the tracker's events that are not stored yet."""
-        await super().save(tracker)
+        """Insert the tracker's events that are not stored yet (the rows Rasa would write)."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [
+                _event_row(tracker.sender_id, event)
+                for event in self._additional_events(session, tracker)
+            ]
+            if rows:
+                session.execute(sa.insert(self.SQLEvent.__table__), rows)
+            session.commit()
         self._stored_counts.remember(tracker)
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
@@ -117,6 +141,42 @@ class StoredEventCounts:
     def __len__(self) -> int:
         """How many tracker objects are remembered."""
         return len(self._entries)
+
+
+def _event_row(sender_id: str, event: Event) -> dict[str, Any]:
+    """The ``events`` row Rasa's ``SQLTrackerStore.save`` writes for ``event``."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _event_data_query(events: sa.Table, all_sessions: bool) -> sa.sql.Select:
+    """The stored JSON of a conversation's events in order, as Rasa selects them.
+
+    Without ``all_sessions``, only the latest session: events from the last
+    ``session_started`` on, or every event if there is none.
+    """
+    query = sa.select(events.c.data).where(events.c.sender_id == sa.bindparam("sender_id"))
+    if not all_sessions:
+        session_start = (
+            sa.select(sa.func.max(events.c.timestamp))
+            .where(
+                events.c.sender_id == sa.bindparam("sender_id"),
+                events.c.type_name == SessionStarted.type_name,
+            )
+            .scalar_subquery()
+        )
+        query = query.where(
+            sa.or_(events.c.timestamp >= session_start, session_start.is_(None))
+        )
+    return query.order_by(events.c.id)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

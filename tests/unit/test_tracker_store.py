@@ -131,3 +131,61 @@ def test_sqlite_connections_are_pooled_and_reused(store: UrlSQLTrackerStore) -> 
     assert len(connects) <= 1
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def _conversation() -> list[Any]:
+    from rasa.shared.core.events import BotUttered, SlotSet
+
+    return [
+        SessionStarted(timestamp=1.0),
+        UserUttered(
+            "USDT 提币没到账",
+            {"name": "withdrawal_failed", "confidence": 0.93},
+            [{"entity": "asset", "value": "USDT", "start": 0, "end": 4}],
+            timestamp=2.0,
+        ),
+        SlotSet("asset", "USDT", timestamp=3.0),
+        BotUttered("请确认网络。", {"buttons": []}, timestamp=4.0),
+        ActionExecuted("action_listen", timestamp=5.0),
+        SessionStarted(timestamp=6.0),
+        UserUttered("hi", {"name": "greet", "confidence": 1.0}, timestamp=7.0),
+    ]
+
+
+def test_rows_and_trackers_are_those_of_rasas_own_store(
+    store: UrlSQLTrackerStore, tmp_path: Path
+) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    rasas = SQLTrackerStore(
+        dialect="sqlite", db=str(tmp_path / "rasa.db"), domain=Domain.empty()
+    )
+    for target in (store, rasas):
+        run(target.save(DialogueStateTracker.from_events("f", _conversation())))
+        latest = run(target.retrieve("f"))
+        latest.update(ActionExecuted("utter_greet", timestamp=8.0))
+        run(target.save(latest))
+        latest.update(ActionExecuted("action_listen", timestamp=9.0))
+        run(target.save(latest))
+
+    def rows(engine: sa.engine.Engine) -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.text(
+                        "SELECT sender_id, type_name, timestamp, intent_name, action_name, data"
+                        " FROM events ORDER BY id"
+                    )
+                )
+            )
+
+    assert rows(store.engine) == rows(rasas.engine)
+    assert len(rows(store.engine)) == len(_conversation()) + 2
+    for fetch in ("retrieve", "retrieve_full_tracker"):
+        ours = run(getattr(store, fetch)("f"))
+        theirs = run(getattr(rasas, fetch)("f"))
+        assert ours.current_state() == theirs.current_state()
+        assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in theirs.events]
+    latest_types = [e.type_name for e in run(store.retrieve("f")).events]
+    assert latest_types == ["session_started", "user", "action", "action"]
+    assert run(store.retrieve("nobody")) is None
