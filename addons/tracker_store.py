@@ -100,7 +100,9 @@ class UrlSQLTrackerStore(SQLTrackerStore):
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
         stored = self._stored_counts.get(tracker)
         if stored is None or stored > len(tracker.events):
-            return super()._additional_events(session, tracker)
+            # Counted as Rasa counts: the events of the latest stored session.
+            count = _latest_session_count(self.SQLEvent.__table__)
+            stored = session.execute(count, {"sender_id": tracker.sender_id}).scalar_one()
         return itertools.islice(tracker.events, stored, len(tracker.events))
 
 
@@ -177,6 +179,13 @@ def _event_data_query(events: sa.Table, all_sessions: bool) -> sa.sql.Select:
             sa.or_(events.c.timestamp >= session_start, session_start.is_(None))
         )
     return query.order_by(events.c.id)
+
+
+@functools.lru_cache(maxsize=2)
+def _latest_session_count(events: sa.Table) -> sa.sql.Select:
+    """How many events the latest stored session of a conversation holds."""
+    latest = _event_data_query(events, all_sessions=False).subquery()
+    return sa.select(sa.func.count()).select_from(latest)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
