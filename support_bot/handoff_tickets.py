@@ -75,7 +75,7 @@ def load_tickets(session: Session, window: Window) -> list[TicketRow]:
     )
     return [
         TicketRow(
-            ref=ticket.ref or f"#{ticket.id}",
+            ref=ticket.ref,
             conversation_id=ticket.conversation_id,
             category=_value(ticket.category),
             priority=_value(ticket.priority),

@@ -165,7 +165,7 @@ class HandoffDB:
         priority_enum = Priority(priority)
         status = TicketStatus.RESOLVED if resolved_after is not None else TicketStatus.OPEN
         ticket = Ticket(
-            ref=f"T-{self._count:06d}",
+            id=self._count,
             conversation_id=conversation_id,
             category=Category(category),
             priority=priority_enum,
