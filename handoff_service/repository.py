@@ -166,6 +166,9 @@ def changed_tickets(session: Session, after: datetime | None, limit: int) -> lis
 
 
 _TICKET_COLUMNS = tuple(column.key for column in Ticket.__table__.columns)
+_TICKET_JSON_COLUMNS = frozenset(
+    column.key for column in Ticket.__table__.columns if isinstance(column.type, JSON)
+)
 
 
 @dataclass(frozen=True)
@@ -217,9 +220,13 @@ def insert_ticket(
         )
         ticket_id = session.execute(_ticket_with_history_statement(), params).scalar_one()
     else:
-        # None is left out rather than bound, so JSON columns store SQL NULL
-        # and not the JSON literal null.
-        row = {key: value for key, value in values.items() if value is not None}
+        # A missing JSON value is left out rather than bound as None, so it is
+        # SQL NULL and not the JSON literal null; other columns get None.
+        row = {
+            key: values.get(key)
+            for key in _TICKET_COLUMNS
+            if key != "id" and not (key in _TICKET_JSON_COLUMNS and values.get(key) is None)
+        }
         ticket_id = session.execute(insert(Ticket), row).inserted_primary_key[0]
         add_messages(
             session,
