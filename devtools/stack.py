@@ -186,6 +186,19 @@ def write_endpoints(path: Path, actions_port: int, profile: str = "default") -> 
     return path
 
 
+def rasa_run_arguments(model: Path, token: str, port: int, endpoints: Path) -> list[str]:
+    """The ``rasa run`` arguments of the test stack's Rasa server.
+
+    The token is joined to its option: a generated token may start with "-",
+    and given as a separate argument it would be read as another option.
+    """
+    return [
+        "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
+        "--port", str(port), "--cors", "*", "--endpoints", str(endpoints),
+        "--credentials", str(ROOT / "credentials.yml"),
+    ]
+
+
 @contextmanager
 def running_stack(
     workdir: Path,
@@ -244,10 +257,8 @@ def running_stack(
         stack.processes.append(actions)
         rasa = start_process(
             "rasa",
-            [str(BIN / "python"), "-m", "addons.server", "run", "--model", str(model),
-             "--enable-api",
-             "--auth-token", token, "--port", str(rasa_port), "--cors", "*",
-             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
+            [str(BIN / "python"), "-m", "addons.server",
+             *rasa_run_arguments(model, token, rasa_port, endpoints)],
             workdir, run_env,
         )
         stack.processes.append(rasa)

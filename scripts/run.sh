@@ -43,7 +43,7 @@ $BIN/python -m handoff_service serve >>state/logs/handoff.log 2>&1 &
 pids+=($!)
 $BIN/rasa run actions --actions actions --port "$ACTIONS_PORT" >state/logs/actions.log 2>&1 &
 pids+=($!)
-$BIN/python -m addons.server run --model models/current.tar.gz --enable-api --auth-token "$RASA_AUTH_TOKEN" \
+$BIN/python -m addons.server run --model models/current.tar.gz --enable-api --auth-token="$RASA_AUTH_TOKEN" \
   --cors '*' --port "$RASA_PORT" --endpoints endpoints.yml --credentials credentials.yml \
   >state/logs/rasa.log 2>&1 &
 pids+=($!)
