@@ -165,9 +165,9 @@ def changed_tickets(session: Session, after: datetime | None, limit: int) -> lis
     return list(session.execute(stmt).scalars())
 
 
-_TICKET_COLUMNS = tuple(column.key for column in Ticket.__table__.columns)
-_TICKET_JSON_COLUMNS = frozenset(
-    column.key for column in Ticket.__table__.columns if isinstance(column.type, JSON)
+# Every column a new ticket gives a value to: all but the id the database assigns.
+_TICKET_VALUE_COLUMNS = tuple(
+    column for column in Ticket.__table__.columns if not column.primary_key
 )
 
 
@@ -208,7 +208,7 @@ def insert_ticket(
     process and has no INSERT inside WITH, so there they run one by one.
     """
     if session.get_bind().dialect.name == "postgresql":
-        params = {f"t_{key}": values.get(key) for key in _TICKET_COLUMNS if key != "id"}
+        params = {f"t_{column.key}": values.get(column.key) for column in _TICKET_VALUE_COLUMNS}
         params.update(
             m_author=[line.author.value for line in transcript],
             m_text=[line.text for line in transcript],
@@ -223,9 +223,9 @@ def insert_ticket(
         # A missing JSON value is left out rather than bound as None, so it is
         # SQL NULL and not the JSON literal null; other columns get None.
         row = {
-            key: values.get(key)
-            for key in _TICKET_COLUMNS
-            if key != "id" and not (key in _TICKET_JSON_COLUMNS and values.get(key) is None)
+            column.key: values.get(column.key)
+            for column in _TICKET_VALUE_COLUMNS
+            if not (isinstance(column.type, JSON) and values.get(column.key) is None)
         }
         ticket_id = session.execute(insert(Ticket), row).inserted_primary_key[0]
         add_messages(
@@ -248,8 +248,9 @@ def insert_ticket(
             detail=audit.detail,
             at=audit.created_at,
         )
-    ticket = Ticket(**{key: values.get(key) for key in _TICKET_COLUMNS})
-    ticket.id = ticket_id
+    ticket = Ticket(
+        id=ticket_id, **{column.key: values.get(column.key) for column in _TICKET_VALUE_COLUMNS}
+    )
     # Known to be stored as it is: attach it without another flush or SELECT.
     make_transient_to_detached(ticket)
     session.add(ticket)
@@ -268,10 +269,9 @@ def _ticket_with_history_statement() -> Select:
         kind = JSON(none_as_null=True) if isinstance(column.type, JSON) else column.type
         return bindparam(name, type_=kind)
 
-    columns = [column for column in Ticket.__table__.columns if column.key != "id"]
     new_ticket = (
         insert(Ticket)
-        .values({column.key: param(f"t_{column.key}", column) for column in columns})
+        .values({column.key: param(f"t_{column.key}", column) for column in _TICKET_VALUE_COLUMNS})
         .returning(Ticket.id)
         .cte("new_ticket")
     )
