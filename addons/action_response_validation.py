@@ -26,14 +26,19 @@ from rasa.shared.constants import DOCS_BASE_URL
 
 @dataclass(frozen=True)
 class ResponseValidator:
-    """Rasa's action response schema as an envelope check plus one check per event type."""
+    """Rasa's action response schema as an envelope check plus one check per event type.
+
+    Without ``by_event`` the envelope is the whole schema and checks alone.
+    """
 
     envelope: Validator
-    by_event: Mapping[str, Validator]
+    by_event: Mapping[str, Validator] | None
 
     def validate(self, result: Any) -> None:
         """Raise ``ValidationError`` where ``jsonschema.validate`` on the whole schema would."""
         self.envelope.validate(result)
+        if self.by_event is None:
+            return
         for event in result.get("events") or ():
             name = event["event"]  # the envelope requires it
             validator = self.by_event.get(name)
@@ -49,14 +54,14 @@ def response_validator() -> ResponseValidator:
     validator_class = validator_for(schema)
     validator_class.check_schema(schema)
     items = schema["properties"]["events"]["items"]
+    branches = items["oneOf"]
+    names = [branch.get("properties", {}).get("event", {}).get("const") for branch in branches]
+    if None in names or len(set(names)) != len(names):
+        # An alternative without its own event type: only the full oneOf can tell.
+        return ResponseValidator(validator_class(schema), None)
     by_event = {
-        branch["properties"]["event"]["const"]: validator_class(branch)
-        for branch in items["oneOf"]
+        name: validator_class(branch) for name, branch in zip(names, branches, strict=True)
     }
-    if len(by_event) != len(items["oneOf"]):
-        # Two alternatives for one event type: only the full oneOf can tell.
-        full = validator_class(schema)
-        return ResponseValidator(full, {})
     envelope_items = {key: value for key, value in items.items() if key != "oneOf"}
     envelope = {
         **schema,

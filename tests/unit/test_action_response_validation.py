@@ -118,3 +118,30 @@ def test_each_event_gets_the_verdict_of_the_whole_schema(rasas_own: Validate, re
 
     theirs = verdict(lambda: rasas_own(remote_action(), reply))
     assert verdict(lambda: remote_action()._validate_action_result(reply)) == theirs
+
+
+def test_a_schema_that_cannot_be_split_is_checked_whole(
+    rasas_own: Validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = RemoteAction.action_response_format_spec()
+    alternatives = schema["properties"]["events"]["items"]["oneOf"]
+    # A second alternative for "slot": only the whole oneOf can judge such a schema.
+    alternatives.append({"properties": {"event": {"const": "slot"}, "name": {"type": "integer"}}})
+    monkeypatch.setattr(RemoteAction, "action_response_format_spec", staticmethod(lambda: schema))
+    action_response_validation.response_validator.cache_clear()
+    try:
+        assert action_response_validation.response_validator().by_event is None
+        for reply in (VALID, {"events": [{"event": "slot", "name": 3}]}, *MALFORMED):
+            ours = theirs = True
+            try:
+                remote_action()._validate_action_result(reply)
+            except ValidationError:
+                ours = False
+            try:
+                rasas_own(remote_action(), reply)
+            except ValidationError:
+                theirs = False
+            assert ours == theirs, reply
+        remote_action()._validate_action_result(VALID)
+    finally:
+        action_response_validation.response_validator.cache_clear()
