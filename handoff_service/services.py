@@ -137,6 +137,11 @@ def priority_for(category: Category, reason: EscalationReason | None = None) -> 
     return _CATEGORY_PRIORITY.get(category, Priority.NORMAL)
 
 
+def _log_action(ticket: Ticket | None, action: str, actor: str) -> None:
+    # The log line of every audited action; never any field the user wrote.
+    logger.info("ticket %s: %s by %s", ticket.ref if ticket is not None else "-", action, actor)
+
+
 def waiting_seconds(ticket: Ticket, now: datetime) -> int:
     """The SLA clock: seconds from creation until the first agent reply (still running if none)."""
     end = ticket.first_agent_reply_at or ticket.resolved_at or ticket.closed_at or now
@@ -498,7 +503,7 @@ class HandoffService:
             detail=detail or None,
             at=self.clock(),
         )
-        logger.info("ticket %s: %s by %s", ticket.ref if ticket is not None else "-", action, actor)
+        _log_action(ticket, action, actor)
 
     # -- tickets
 
@@ -586,7 +591,8 @@ class HandoffService:
                 created_at=now,
             ),
         )
-        logger.info("ticket %s: %s by %s", ticket.ref, TICKET_CREATED, BOT_ACTOR)
+        # The audit event went in with the ticket; only the log line is left.
+        _log_action(ticket, TICKET_CREATED, BOT_ACTOR)
         return ticket
 
     def get_ticket(self, ref: str) -> Ticket:
