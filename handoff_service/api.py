@@ -1,8 +1,10 @@
 """HTTP edge of the service: parse requests, authenticate, call the services, map errors.
 
 Bearer tokens: the assistant's bot token for the bot endpoints, a per-agent
-token for the console endpoints. Domain exceptions become status codes here
-and nowhere else. Text is returned exactly as stored (plain text, never HTML
+token for the console endpoints. The bot's endpoints are scoped by
+conversation: the bot never names a ticket by a reference, which could have
+come from what a user typed. Domain exceptions become status codes here and
+nowhere else. Text is returned exactly as stored (plain text, never HTML
 escaped): escaping is the console's job, at the point where it renders.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,22 +29,27 @@ from sanic.response import json as json_response
 from sqlalchemy.exc import OperationalError
 
 from handoff_service.db import ping
-from handoff_service.models import Agent, Message, Ticket
+from handoff_service.models import MAX_ROW_ID, Agent, Message, Ticket
 from handoff_service.notifier import (
     AGENT_JOINED,
     AGENT_MESSAGE,
+    TICKET_CREATED,
     TICKET_RESOLVED,
     Notification,
 )
+from handoff_service.rate_limiting import rate_limits
 from handoff_service.services import (
     Forbidden,
     HandoffService,
+    RateLimited,
     TicketChange,
     TicketConflict,
     TicketNotFound,
+    TicketQuota,
     Unauthorized,
     ValidationFailed,
     parse_filters,
+    parse_time,
     waiting_seconds,
 )
 
@@ -62,9 +70,14 @@ def _reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) 
 
 
 def _error(
-    status: int, code: str, detail: str, field: str | None = None, **headers: str
+    status: int,
+    code: str,
+    detail: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> HTTPResponse:
-    return _reply({"error": code, "field": field, "detail": detail}, status, headers or None)
+    return _reply({"error": code, "field": field, "detail": detail, **extra}, status, headers)
 
 
 # ---------------------------------------------------------------- serialisation
@@ -113,6 +126,7 @@ def ticket_full(ticket: Ticket, now: datetime) -> dict[str, Any]:
         "resolved_at": _iso(ticket.resolved_at),
         "closed_at": _iso(ticket.closed_at),
         "csat": ticket.csat,
+        "app_user_id": ticket.app_user_id,
     }
 
 
@@ -126,6 +140,14 @@ def message_json(message: Message) -> dict[str, Any]:
         "created_at": _iso(message.created_at),
         "external_id": message.external_id,
     }
+
+
+def agent_message_json(message: Message, ticket: Ticket) -> dict[str, Any]:
+    """An agent's message as the bot fetches it to deliver it to the user."""
+    body = message_json(message)
+    del body["external_id"]
+    body["ticket_ref"] = ticket.ref
+    return body
 
 
 def _change_json(change: TicketChange) -> dict[str, Any]:
@@ -179,11 +201,43 @@ class Caller:
         return self.agent is None
 
 
+# Tokens are visible ASCII (generated ones are URL-safe base64), at most 512
+# characters; anything else is refused without a database look-up. Sanic
+# decodes header bytes that are not UTF-8 to lone surrogates, which no
+# encoder accepts.
+_TOKEN_RE = re.compile(r"[\x21-\x7e]{1,512}", re.ASCII)
+
+
+def _client_address(request: Request) -> str:
+    # The proxy's forwarded address when Sanic is told to trust it
+    # (SANIC_PROXIES_COUNT / SANIC_REAL_IP_HEADER), else the peer's.
+    return request.remote_addr or request.ip or "unknown"
+
+
 def _caller(request: Request) -> Caller:
+    """Who is calling; every failed check counts against the client address.
+
+    Raises:
+        Unauthorized: no or unknown credentials.
+        RateLimited: agent over its allowance, or this address failed too often.
+    """
+    try:
+        caller = _authenticate(request)
+    except Unauthorized:
+        rate_limits(request.app).anonymous_call(_client_address(request))
+        raise
+    if caller.agent is not None:
+        rate_limits(request.app).agent_call(caller.agent.id)
+    return caller
+
+
+def _authenticate(request: Request) -> Caller:
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send 'Authorization: Bearer <token>'")
+    if not _TOKEN_RE.fullmatch(token):
+        raise Unauthorized("unknown or revoked token")
     bot_token = request.app.ctx.settings.bot_token
     if bot_token and secrets.compare_digest(token.encode(), bot_token.encode()):
         return Caller(agent=None)
@@ -207,18 +261,49 @@ def _no_constants(name: str) -> Any:
     raise BadJson(f"the request body is not valid JSON: {name} is not a JSON value")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 would silently become infinity, which no JSON column can hold.
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise BadJson(f"the request body is not valid JSON: {text[:20]} is out of range")
+    return value
+
+
+# Deeper than any body of this API; deeper ones are refused before any code
+# walks them recursively.
+BODY_MAX_DEPTH = 32
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
+
+
 def _body(request: Request) -> dict[str, Any]:
     raw = request.body or b""
     if not raw.strip():
         raise BadJson("the request body is empty; send a JSON object")
     try:
-        data = json.loads(raw, parse_constant=_no_constants)
+        data = json.loads(raw, parse_constant=_no_constants, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise BadJson("the request body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise BadJson(f"the request body is not valid JSON: {exc.msg} at {exc.pos}") from None
     except RecursionError:
         raise BadJson("the request body is nested too deeply") from None
+    except ValueError:
+        # e.g. an integer of more digits than Python converts (sys.set_int_max_str_digits).
+        raise BadJson("the request body is not valid JSON: a number is out of range") from None
+    if _depth_exceeds(data, BODY_MAX_DEPTH):
+        raise BadJson(f"the request body is nested more than {BODY_MAX_DEPTH} deep")
     if not isinstance(data, dict):
         raise ValidationFailed("body", "the request body must be a JSON object")
     return data
@@ -229,14 +314,18 @@ def _int_arg(request: Request, name: str, default: int, low: int, high: int) -> 
     return default if value is None else value
 
 
+_INT_RE = re.compile(r"-?[0-9]{1,12}", re.ASCII)
+_PLUS_AS_SPACE_RE = re.compile(r" ([0-9]{2}:[0-9]{2})$", re.ASCII)
+
+
 def _optional_int_arg(request: Request, name: str, low: int, high: int) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(name, f"{name} must be a whole number") from None
+    # ASCII digits only: int() would also take "1_000", " 7" and other scripts' digits.
+    if not _INT_RE.fullmatch(raw):
+        raise ValidationFailed(name, f"{name} must be a whole number")
+    value = int(raw)
     if not low <= value <= high:
         raise ValidationFailed(name, f"{name} must be between {low} and {high}")
     return value
@@ -246,13 +335,12 @@ def _time_arg(request: Request, name: str) -> datetime | None:
     raw = request.args.get(name)
     if not raw:
         return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise ValidationFailed(name, f"{name} must be an ISO 8601 date-time") from None
-    if value.tzinfo is None:
-        raise ValidationFailed(name, f"{name} needs a time zone offset")
-    return value
+    # An unencoded "+" of the zone offset arrives as a space in a query string.
+    return parse_time(name, _PLUS_AS_SPACE_RE.sub(r"+\1", raw))
+
+
+def _ticket_quota(request: Request) -> TicketQuota:
+    return rate_limits(request.app).ticket
 
 
 def _notify(request: Request, ticket: Ticket, intent: str, **entities: Any) -> None:
@@ -277,7 +365,7 @@ def make_blueprint() -> Blueprint:
             return _reply({"status": "degraded", "database": "unavailable"}, 503)
         return _reply({"status": "ok", "database": "ok"})
 
-    # -- the bot
+    # -- the bot (every route but ticket creation is scoped by conversation)
 
     @bp.post("/tickets")
     @unit_of_work
@@ -285,12 +373,13 @@ def make_blueprint() -> Blueprint:
         _require_bot(request)
         payload = _body(request)
         ticket, created = _service(request).create_ticket(
-            payload, request.headers.get("idempotency-key")
+            payload, request.headers.get("idempotency-key"), quota=_ticket_quota(request)
         )
         if created and payload.get("delivered_late") is True:
             # The bot queued this ticket while the service was down and told the
-            # user so; now the user learns its reference in the same chat.
-            _notify(request, ticket, "ticket_created", ticket_ref=ticket.ref)
+            # user so; now the bot tells the user its reference in the same chat
+            # (it reads the reference from the conversation's ticket).
+            _notify(request, ticket, TICKET_CREATED)
         return _reply(ticket_full(ticket, _now(request)), 201 if created else 200)
 
     @bp.get("/conversations/<conversation_id:str>/ticket")
@@ -300,25 +389,34 @@ def make_blueprint() -> Blueprint:
         ticket = _service(request).conversation_ticket(conversation_id)
         return _reply(ticket_full(ticket, _now(request)))
 
-    @bp.post("/tickets/<ref:str>/user-messages")
+    @bp.post("/conversations/<conversation_id:str>/user-messages")
     @unit_of_work
-    def relay_user_message(request: Request, ref: str) -> HTTPResponse:
+    def relay_user_message(request: Request, conversation_id: str) -> HTTPResponse:
         _require_bot(request)
         payload = _body(request)
-        message, created = _service(request).add_user_message(
-            ref, payload.get("text"), payload.get("external_id")
+        message, created = _service(request).add_user_message_for_conversation(
+            conversation_id, payload.get("text"), payload.get("external_id")
         )
         return _reply(message_json(message), 201 if created else 200)
 
-    @bp.post("/tickets/<ref:str>/rating")
+    @bp.post("/conversations/<conversation_id:str>/rating")
     @unit_of_work
-    def rate(request: Request, ref: str) -> HTTPResponse:
+    def rate(request: Request, conversation_id: str) -> HTTPResponse:
         _require_bot(request)
         payload = _body(request)
-        ticket = _service(request).rate(ref, payload.get("score"))
+        ticket = _service(request).rate_conversation(conversation_id, payload.get("score"))
         return _reply(ticket_full(ticket, _now(request)))
 
-    # -- agents (and the bot, read-only)
+    @bp.get("/conversations/<conversation_id:str>/messages/<message_id:str>")
+    @unit_of_work
+    def conversation_message(
+        request: Request, conversation_id: str, message_id: str
+    ) -> HTTPResponse:
+        _require_bot(request)
+        message, ticket = _service(request).conversation_agent_message(conversation_id, message_id)
+        return _reply(agent_message_json(message, ticket))
+
+    # -- agents
 
     @bp.get("/tickets")
     @unit_of_work
@@ -344,7 +442,7 @@ def make_blueprint() -> Blueprint:
     @bp.get("/tickets/<ref:str>")
     @unit_of_work
     def get_ticket(request: Request, ref: str) -> HTTPResponse:
-        _caller(request)
+        _require_agent(request)
         service = _service(request)
         ticket = service.get_ticket(ref)
         body = ticket_full(ticket, _now(request))
@@ -356,7 +454,7 @@ def make_blueprint() -> Blueprint:
     def poll_messages(request: Request, ref: str) -> HTTPResponse:
         _require_agent(request)
         settings = request.app.ctx.settings
-        after_id = _optional_int_arg(request, "after_id", 0, 2**62)
+        after_id = _optional_int_arg(request, "after_id", 0, MAX_ROW_ID)
         limit = _int_arg(
             request, "limit", settings.max_messages_page, 1, settings.max_messages_page
         )
@@ -369,7 +467,7 @@ def make_blueprint() -> Blueprint:
         agent = _require_agent(request)
         ticket, newly = _service(request).claim(ref, agent)
         if newly:
-            _notify(request, ticket, AGENT_JOINED, agent_name=agent.name)
+            _notify(request, ticket, AGENT_JOINED)
         return _reply(ticket_full(ticket, _now(request)))
 
     @bp.post("/tickets/<ref:str>/messages")
@@ -380,7 +478,9 @@ def make_blueprint() -> Blueprint:
         service = _service(request)
         message = service.add_agent_message(ref, agent, payload.get("text"))
         ticket = service.get_ticket(ref)
-        _notify(request, ticket, AGENT_MESSAGE, agent_name=agent.name, agent_text=message.text)
+        # Only the id: the bot fetches the text from this service, so no text
+        # travels through Rasa's event stream where a user could forge it.
+        _notify(request, ticket, AGENT_MESSAGE, message_id=message.id)
         return _reply(message_json(message), 201)
 
     @bp.post("/tickets/<ref:str>/resolve")
@@ -388,7 +488,7 @@ def make_blueprint() -> Blueprint:
     def resolve(request: Request, ref: str) -> HTTPResponse:
         agent = _require_agent(request)
         ticket = _service(request).resolve(ref, agent)
-        _notify(request, ticket, TICKET_RESOLVED, ticket_ref=ticket.ref)
+        _notify(request, ticket, TICKET_RESOLVED)
         return _reply(ticket_full(ticket, _now(request)))
 
     @bp.post("/tickets/<ref:str>/close")
@@ -416,6 +516,63 @@ def make_blueprint() -> Blueprint:
     return bp
 
 
+# ---------------------------------------------------------------- CORS
+
+API_PREFIX = "/api/"
+CORS_ALLOW_METHODS = "GET, POST"
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+CORS_MAX_AGE_S = 600
+
+
+def register_cors(app: Sanic, origins: tuple[str, ...]) -> None:
+    """Let pages of ``origins`` (exact matches, never ``*``) call the API from a browser.
+
+    With no origins, browsers allow same-origin calls only (the console
+    served here). Credentials are bearer tokens in a header, never cookies,
+    so no Access-Control-Allow-Credentials.
+    """
+    allowed = frozenset(origins)
+
+    def grant(origin: str | None) -> dict[str, str]:
+        if origin is None or origin not in allowed:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": "Retry-After",
+        }
+
+    @app.on_request
+    async def cors_preflight(request: Request) -> HTTPResponse | None:
+        # Also reached when routing refused OPTIONS: Sanic runs request
+        # middleware before it turns that 405 into a response.
+        if request.method != "OPTIONS" or not request.path.startswith(API_PREFIX):
+            return None
+        origin = request.headers.get("origin")
+        if origin is None:
+            return None
+        if origin not in allowed:
+            return _error(403, "origin_not_allowed", "this origin may not call the API", "Origin")
+        return HTTPResponse(
+            status=204,
+            headers={
+                **grant(origin),
+                "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                "Access-Control-Max-Age": str(CORS_MAX_AGE_S),
+            },
+        )
+
+    @app.on_response
+    async def cors_headers(request: Request, response: HTTPResponse) -> None:
+        if not request.path.startswith(API_PREFIX):
+            return
+        if allowed:
+            # Caches must not hand one origin's answer to another.
+            response.headers["Vary"] = "Origin"
+        for key, value in grant(request.headers.get("origin")).items():
+            response.headers[key] = value
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -428,7 +585,17 @@ def register_error_handlers(app: Sanic) -> None:
 
     @app.exception(Unauthorized)
     async def unauthorized(_request: Request, exc: Unauthorized) -> HTTPResponse:
-        return _error(401, "unauthorized", exc.detail, **{"WWW-Authenticate": "Bearer"})
+        return _error(401, "unauthorized", exc.detail, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception(RateLimited)
+    async def rate_limited(_request: Request, exc: RateLimited) -> HTTPResponse:
+        return _error(
+            429,
+            "rate_limited",
+            exc.detail,
+            headers={"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
+        )
 
     @app.exception(Forbidden)
     async def forbidden(_request: Request, exc: Forbidden) -> HTTPResponse:

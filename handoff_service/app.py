@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-from sanic import Request, Sanic
-from sanic.response import HTTPResponse, file, raw, redirect
+from sanic import Sanic
 from sqlalchemy.orm import sessionmaker
 
-from handoff_service.api import make_blueprint, register_error_handlers
+from handoff_service.api import make_blueprint, register_cors, register_error_handlers
 from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory
 from handoff_service.models import utc_now
 from handoff_service.notifier import Notification, NotificationQueue, Notifier, RasaNotifier
+from handoff_service.pages import add_page_routes
 from handoff_service.services import HandoffService
 
 logger = logging.getLogger(__name__)
@@ -47,7 +45,11 @@ def create_app(
     ``notifier`` defaults to the Rasa HTTP API at ``settings.rasa_url``; tests
     pass a fake. Each call makes an app with a unique name (Sanic keeps a
     registry of names), its own engine and its own session factory. The
-    engine connects lazily, on the first request.
+    engine connects lazily, on the first request; so does the rate limiter
+    (:func:`handoff_service.rate_limiting.rate_limits`).
+
+    Raises:
+        ConfigError: a setting cannot be used (e.g. the output channel).
     """
     app = Sanic(f"handoff_{uuid.uuid4().hex}", configure_logging=configure_logging)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
@@ -59,7 +61,10 @@ def create_app(
         notifier
         if notifier is not None
         else RasaNotifier(
-            settings.rasa_url, settings.rasa_auth_token, timeout=settings.notify_timeout_s
+            settings.rasa_url,
+            settings.rasa_auth_token,
+            timeout=settings.notify_timeout_s,
+            output_channel=settings.rasa_output_channel,
         )
     )
     app.ctx.settings = settings
@@ -70,6 +75,7 @@ def create_app(
 
     app.blueprint(make_blueprint())
     add_page_routes(app, settings)
+    register_cors(app, settings.cors_origins)
     register_error_handlers(app)
 
     @app.after_server_start
@@ -87,41 +93,3 @@ def create_app(
         app.ctx.engine.dispose()
 
     return app
-
-
-CONSOLE_DIR_NAME = "console"
-
-
-def add_page_routes(app: Sanic, settings: Settings) -> None:
-    """The agent console at ``/console/`` and the chat widget at ``/widget/``.
-
-    Both are static folders; ``/widget/config.js`` is generated so that the
-    widget served here talks to this deployment's Rasa server.
-    """
-    console_dir = Path(__file__).resolve().parent / CONSOLE_DIR_NAME
-    widget_dir = settings.widget_dir.resolve()
-    rasa_url = settings.public_rasa_url or settings.rasa_url
-    widget_config = f"window.WIDGET_CONFIG = {json.dumps({'rasaUrl': rasa_url})};\n".encode()
-
-    @app.get("/console", strict_slashes=True)
-    async def console_bare(_request: Request) -> HTTPResponse:
-        return redirect("/console/")
-
-    @app.get("/console/", strict_slashes=True)
-    async def console_index(_request: Request) -> HTTPResponse:
-        return await file(console_dir / "index.html")
-
-    @app.get("/widget", strict_slashes=True)
-    async def widget_bare(_request: Request) -> HTTPResponse:
-        return redirect("/widget/")
-
-    @app.get("/widget/", strict_slashes=True)
-    async def widget_index(_request: Request) -> HTTPResponse:
-        return await file(widget_dir / "index.html")
-
-    @app.get("/widget/config.js")
-    async def widget_config_js(_request: Request) -> HTTPResponse:
-        return raw(widget_config, content_type="application/javascript; charset=utf-8")
-
-    app.static("/console", console_dir, name="console_files")
-    app.static("/widget", widget_dir, name="widget_files")

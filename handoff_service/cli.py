@@ -105,6 +105,27 @@ def cmd_agent_deactivate(settings: Settings, args: argparse.Namespace) -> int:
     return _with_service(settings, work)
 
 
+STATE_DIR_MODE = 0o700
+TOKEN_FILE_MODE = 0o600
+
+
+def ensure_state_dir(settings: Settings) -> Path:
+    """The state folder, created for the owner only (it holds the database and tokens).
+
+    The mode is given to mkdir itself, so there is no moment at which the
+    folder is open to others. A folder that already exists is left as the
+    operator made it.
+    """
+    path = settings.state_dir
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=STATE_DIR_MODE)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+    return path
+
+
 def ensure_bot_token(settings: Settings) -> tuple[Settings, Path | None]:
     """Settings with a bot token: the configured one, or one kept in the state folder.
 
@@ -113,15 +134,16 @@ def ensure_bot_token(settings: Settings) -> tuple[Settings, Path | None]:
     if settings.bot_token:
         return settings, None
     path = settings.bot_token_file
-    if path.exists():
-        token = path.read_text(encoding="utf-8").strip()
-    else:
-        token = ""
+    token = path.read_text(encoding="utf-8").strip() if path.exists() else ""
     if not token:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_state_dir(settings)
         token = secrets.token_urlsafe(32)
-        # Readable by the owner only: it lets a client open tickets.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # An empty file left behind is replaced rather than reused, so the
+        # token is always in a file created with the owner-only mode below.
+        path.unlink(missing_ok=True)
+        # Readable by the owner only (it lets a client open tickets), from the
+        # moment the file exists: the mode goes to open(), not to a chmod later.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, TOKEN_FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(token + "\n")
     return replace(settings, bot_token=token), path
@@ -136,6 +158,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = replace(settings, host=args.host)
     if args.port:
         settings = replace(settings, port=args.port)
+    # Before the database: a SQLite file's folder would otherwise be made
+    # by the engine with the default mode.
+    ensure_state_dir(settings)
     cmd_db_upgrade(settings, args)
     settings, token_file = ensure_bot_token(settings)
     if token_file is not None:
@@ -147,7 +172,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # The service's own log lines (state changes, never message text) at INFO;
     # Sanic's logging setup is left off so each line is printed once.
     logging.getLogger().setLevel(logging.INFO)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     app.run(host=settings.host, port=settings.port, workers=1, access_log=False, motd=False)
     return EXIT_OK
 
@@ -158,9 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="handoff-service",
         description="Tickets for conversations the assistant hands over to human agents. "
         "Configured by environment variables (HANDOFF_DATABASE_URL, HANDOFF_BOT_TOKEN, "
-        "RASA_URL, RASA_AUTH_TOKEN, HANDOFF_HOST, HANDOFF_PORT; PUBLIC_RASA_URL and "
-        "HANDOFF_WIDGET_DIR for the chat widget served at /widget/). "
-        "The agent console is at /console/.",
+        "HANDOFF_STATE_DIR, RASA_URL, RASA_AUTH_TOKEN, RASA_OUTPUT_CHANNEL, HANDOFF_HOST, "
+        "HANDOFF_PORT; PUBLIC_RASA_URL, HANDOFF_WIDGET_DIR and WIDGET_FRAME_ANCESTORS for the "
+        "chat widget served at /widget/; HANDOFF_CORS_ORIGINS; RATE_LIMIT_STORAGE_URL, "
+        "HANDOFF_TICKETS_PER_HOUR, HANDOFF_AGENT_CALLS_PER_MINUTE, "
+        "HANDOFF_ANON_CALLS_PER_MINUTE). The agent console is at /console/.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

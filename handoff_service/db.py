@@ -69,7 +69,11 @@ def _sqlite_engine(url: URL) -> Engine:
             connect_args={"check_same_thread": False},
         )
     else:
-        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+        # Owner only: the file holds what users wrote. The mode goes to mkdir
+        # (an existing folder is left as it is; parents get the default mode).
+        folder = Path(url.database or "").parent
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
         # A pool instead of SQLAlchemy 1.4's NullPool default for files: no
         # reconnect and pragma round trip on every request. Connections move
         # between the event loop and worker threads, one user at a time.

@@ -110,7 +110,9 @@ class Author(str, enum.Enum):
     SYSTEM = "system"
 
 
-_REF_RE = re.compile(r"T-([0-9]{6,12})")
+_REF_RE = re.compile(r"T-([0-9]{6,12})", re.ASCII)
+# Ids are 32-bit integer columns; a larger number names no row on any dialect.
+MAX_ROW_ID = 2**31 - 1
 
 
 def ticket_ref(ticket_id: int) -> str:
@@ -127,6 +129,8 @@ def ticket_id_from_ref(ref: str) -> int | None:
     if match is None:
         return None
     ticket_id = int(match.group(1))
+    if not 1 <= ticket_id <= MAX_ROW_ID:
+        return None
     return ticket_id if ticket_ref(ticket_id) == ref else None
 
 
@@ -228,6 +232,8 @@ class Ticket(Base):
     updated_at = Column(UTCDateTime(), nullable=False, default=utc_now)
     csat = Column(SmallInteger)
     idempotency_key = Column(String(200), unique=True)
+    # The wallet app's user id, from the chat session the channel signed.
+    app_user_id = Column(String(128))
 
     # Loaded on access (usually from the identity map: the caller's own agent);
     # the queue query asks for it eagerly.

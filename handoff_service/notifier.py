@@ -19,11 +19,15 @@ from urllib.parse import quote
 
 import requests
 
+from handoff_service.config import DEFAULT_OUTPUT_CHANNEL
+from handoff_service.config import output_channel as checked_output_channel
+
 logger = logging.getLogger(__name__)
 
 AGENT_JOINED = "agent_joined"
 AGENT_MESSAGE = "agent_message"
 TICKET_RESOLVED = "ticket_resolved"
+TICKET_CREATED = "ticket_created"
 
 
 class NotificationFailed(Exception):
@@ -54,11 +58,25 @@ class Notifier(Protocol):
 class RasaNotifier:
     """Delivers notifications with ``POST /conversations/{id}/trigger_intent``."""
 
-    def __init__(self, rasa_url: str, auth_token: str | None = None, timeout: float = 3.0) -> None:
-        """Talk to the Rasa server at ``rasa_url``, authenticating with Rasa's ``--auth-token``."""
+    def __init__(
+        self,
+        rasa_url: str,
+        auth_token: str | None = None,
+        timeout: float = 3.0,
+        output_channel: str = DEFAULT_OUTPUT_CHANNEL,
+    ) -> None:
+        """Talk to the Rasa server at ``rasa_url``, authenticating with Rasa's ``--auth-token``.
+
+        The bot's answers go to ``output_channel`` (the widget's channel).
+
+        Raises:
+            ConfigError: ``output_channel`` is ``latest`` or not a channel name.
+        """
         self.rasa_url = rasa_url.rstrip("/")
         self.auth_token = auth_token
         self.timeout = timeout
+        # Never "latest": that is whichever channel the user last wrote from.
+        self.output_channel = checked_output_channel(output_channel)
         self._http: requests.Session | None = None
 
     def _session(self) -> requests.Session:
@@ -73,7 +91,7 @@ class RasaNotifier:
 
     def notify(self, notification: Notification) -> None:
         """Trigger the intent; raises :class:`NotificationFailed` on any transport or HTTP error."""
-        params = {"output_channel": "latest"}
+        params = {"output_channel": self.output_channel}
         if self.auth_token:
             params["token"] = self.auth_token
         body = {"name": notification.intent, "entities": dict(notification.entities)}

@@ -109,14 +109,14 @@ def get_active_ticket(session: Session, conversation_id: str) -> Ticket | None:
     return session.execute(stmt).scalars().first()
 
 
-def get_latest_ticket(session: Session, conversation_id: str) -> Ticket | None:
-    """The most recently created ticket of a conversation, whatever its status."""
-    stmt = (
-        select(Ticket)
-        .where(Ticket.conversation_id == conversation_id)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(1)
-    )
+def get_latest_ticket(
+    session: Session, conversation_id: str, status: TicketStatus | None = None
+) -> Ticket | None:
+    """The most recently created ticket of a conversation (in ``status``, when given)."""
+    stmt = select(Ticket).where(Ticket.conversation_id == conversation_id)
+    if status is not None:
+        stmt = stmt.where(Ticket.status == status)
+    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)
     return session.execute(stmt).scalars().first()
 
 
@@ -371,12 +371,35 @@ def list_messages(
     return list(session.execute(stmt).scalars())
 
 
-def get_message_by_external_id(
-    session: Session, ticket_id: int, external_id: str
+def get_conversation_message_by_external_id(
+    session: Session, conversation_id: str, external_id: str
 ) -> Message | None:
-    """The message relayed earlier with Rasa message id ``external_id``."""
-    stmt = select(Message).where(Message.ticket_id == ticket_id, Message.external_id == external_id)
-    return session.execute(stmt).scalar_one_or_none()
+    """The message relayed earlier with ``external_id`` to any of a conversation's tickets."""
+    stmt = (
+        select(Message)
+        .join(Ticket, Message.ticket_id == Ticket.id)
+        .where(Ticket.conversation_id == conversation_id, Message.external_id == external_id)
+        .order_by(Message.id)
+        .limit(1)
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def get_conversation_message(
+    session: Session, conversation_id: str, message_id: int, author: Author
+) -> tuple[Message, Ticket] | None:
+    """Message ``message_id`` by ``author`` and its ticket, when the conversation owns it."""
+    stmt = (
+        select(Message, Ticket)
+        .join(Ticket, Message.ticket_id == Ticket.id)
+        .where(
+            Message.id == message_id,
+            Message.author == author,
+            Ticket.conversation_id == conversation_id,
+        )
+    )
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def count_messages(session: Session, ticket_id: int) -> int:

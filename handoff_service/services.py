@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from handoff_service import repository as repo
 from handoff_service.models import (
-    ACTIVE_STATUSES,
+    MAX_ROW_ID,
     Agent,
     Author,
     Category,
@@ -49,9 +49,9 @@ MESSAGE_MAX = 4000
 TRANSCRIPT_MAX_ITEMS = 500
 SUMMARY_MAX_BYTES = 32 * 1024
 SUMMARY_MAX_DEPTH = 16
-CONVERSATION_ID_MAX = 255
 IDEMPOTENCY_KEY_MAX = 200
 EXTERNAL_ID_MAX = 200
+APP_USER_ID_MAX = 128
 AGENT_NAME_MAX = 64
 EVENTS_PAGE = 100
 
@@ -96,6 +96,18 @@ class Unauthorized(HandoffError):
 
 class Forbidden(HandoffError):
     """Valid credentials of the wrong kind (the bot calling an agent endpoint, or back)."""
+
+
+class RateLimited(HandoffError):
+    """Too many requests of one kind from one party; try again in ``retry_after`` seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+# Admits one more ticket for a conversation, or raises RateLimited.
+TicketQuota = Callable[[str], None]
 
 
 # ---------------------------------------------------------------- rules
@@ -252,30 +264,97 @@ def _enum_value(enum_cls: type[_E], name: str, raw: Any) -> _E | None:
     return enum_cls(raw)
 
 
-def _parse_time(name: str, raw: Any) -> datetime | None:
+# ISO 8601 as datetime.fromisoformat reads it, in ASCII digits only (int()
+# would also take other scripts' digits); the zone is checked separately so
+# that a missing one gets its own message.
+_ISO_TIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+    r"(?P<zone>[Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+TIME_MAX_CHARS = 40
+# Every time the service stores or compares lies in this window: the
+# conversion to UTC cannot overflow, and every dialect stores it as it is.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_time(name: str, raw: Any) -> datetime | None:
+    """An aware UTC datetime from an ISO 8601 string with a zone; ``None`` for no value.
+
+    The service's only time parser: bodies, query arguments and cursors.
+
+    Raises:
+        ValidationFailed: not a string, not ISO 8601, no zone, or outside 1970-2099 UTC.
+    """
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str):
-        raise ValidationFailed(name, f"{name} must be an ISO 8601 string")
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed(name, f"{name} is not an ISO 8601 date-time: {raw[:40]!r}") from None
-    if value.tzinfo is None:
+        raise ValidationFailed(name, f"{name} must be an ISO 8601 date-time string")
+    match = _ISO_TIME_RE.fullmatch(raw) if len(raw) <= TIME_MAX_CHARS else None
+    if match is None:
+        raise ValidationFailed(
+            name, f"{name} is not an ISO 8601 date-time such as 2025-11-24T21:00:00+08:00"
+        )
+    if match.group("zone") is None:
         raise ValidationFailed(name, f"{name} needs a time zone offset (e.g. Z or +08:00)")
-    return value.astimezone(timezone.utc)
+    text = raw[:-1] + "+00:00" if match.group("zone") in ("Z", "z") else raw
+    try:
+        # Near the ends of the calendar, the shift to UTC overflows.
+        value = datetime.fromisoformat(text).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValidationFailed(name, f"{name} is not a valid date and time") from None
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise ValidationFailed(name, f"{name} must lie between 1970 and 2099")
+    return value
 
 
-def _try_parse_time(raw: str | None) -> datetime | None:
+def _time_in_text(raw: str | None) -> datetime | None:
     # What the user typed is kept as text; an ISO value is also stored parsed.
     # Free text ("yesterday 9 pm") is parsed by the bot, which sends occurred_at.
-    if not raw:
-        return None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_time("occurred_at_text", raw)
+    except ValidationFailed:
         return None
-    return value.astimezone(timezone.utc) if value.tzinfo is not None else None
+
+
+_CONVERSATION_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+_ROW_ID_RE = re.compile(r"[0-9]{1,10}", re.ASCII)
+
+
+def parse_conversation_id(raw: Any, name: str = "conversation_id") -> str:
+    """A conversation id in the channel's safe alphabet (``[A-Za-z0-9_-]``, 1-64 characters).
+
+    Raises:
+        ValidationFailed: anything else.
+    """
+    if not isinstance(raw, str) or not _CONVERSATION_ID_RE.fullmatch(raw):
+        raise ValidationFailed(
+            name, f"{name} must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"
+        )
+    return raw
+
+
+def parse_row_id(name: str, raw: Any) -> int:
+    """A row id given as text (a path segment or query argument): 1 to 2**31 - 1.
+
+    Raises:
+        ValidationFailed: not ASCII digits, or out of that range.
+    """
+    if isinstance(raw, str) and _ROW_ID_RE.fullmatch(raw) and 1 <= int(raw) <= MAX_ROW_ID:
+        return int(raw)
+    raise ValidationFailed(name, f"{name} must be a whole number from 1 to {MAX_ROW_ID}")
+
+
+def _app_user_id(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not 1 <= len(raw) <= APP_USER_ID_MAX or not raw.isprintable():
+        raise ValidationFailed(
+            "app_user_id",
+            f"app_user_id must be a string of 1-{APP_USER_ID_MAX} printable characters",
+        )
+    return raw
 
 
 def _short_id(name: str, raw: Any, max_len: int) -> str | None:
@@ -315,6 +394,7 @@ class TicketDraft:
     occurred_at: datetime | None = None
     summary: dict[str, Any] | None = None
     transcript: tuple[TranscriptItem, ...] = ()
+    app_user_id: str | None = None
     redacted_fields: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -325,11 +405,7 @@ def parse_ticket_draft(payload: Mapping[str, Any]) -> TicketDraft:
         ValidationFailed: the first field that is missing or malformed.
     """
     clean = _Cleaner()
-    conversation_id = _short_id(
-        "conversation_id", payload.get("conversation_id"), CONVERSATION_ID_MAX
-    )
-    if conversation_id is None:
-        raise ValidationFailed("conversation_id", "conversation_id is required")
+    conversation_id = parse_conversation_id(payload.get("conversation_id"))
     category = _required_enum(Category, "category", payload.get("category"))
     language = _required_enum(Language, "language", payload.get("language"))
     reason = _required_enum(EscalationReason, "escalation_reason", payload.get("escalation_reason"))
@@ -344,11 +420,12 @@ def parse_ticket_draft(payload: Mapping[str, Any]) -> TicketDraft:
     address = clean.optional(payload, "wallet_address", max_len=128)
     chain = clean.optional(payload, "chain", max_len=32)
     occurred_text = clean.optional(payload, "occurred_at_text", max_len=200)
-    occurred_at = _parse_time("occurred_at", payload.get("occurred_at")) or _try_parse_time(
+    occurred_at = parse_time("occurred_at", payload.get("occurred_at")) or _time_in_text(
         occurred_text
     )
     summary = _parse_summary(clean, payload.get("summary"))
     transcript = _parse_transcript(clean, payload.get("transcript"))
+    app_user_id = _app_user_id(payload.get("app_user_id"))
     return TicketDraft(
         conversation_id=conversation_id,
         category=category,
@@ -364,6 +441,7 @@ def parse_ticket_draft(payload: Mapping[str, Any]) -> TicketDraft:
         occurred_at=occurred_at,
         summary=summary,
         transcript=transcript,
+        app_user_id=app_user_id,
         redacted_fields=tuple(clean.redacted_fields),
     )
 
@@ -375,7 +453,7 @@ def _parse_summary(clean: _Cleaner, raw: Any) -> dict[str, Any] | None:
         raise ValidationFailed("summary", "summary must be a JSON object")
     try:
         size = len(json.dumps(raw, ensure_ascii=False, allow_nan=False).encode("utf-8"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise ValidationFailed("summary", "summary may only hold JSON values") from None
     if size > SUMMARY_MAX_BYTES:
         raise ValidationFailed(
@@ -406,7 +484,7 @@ def _parse_transcript(clean: _Cleaner, raw: Any) -> tuple[TranscriptItem, ...]:
             text = clean.required(item, "text", max_len=MESSAGE_MAX)
         except ValidationFailed as exc:
             raise ValidationFailed(f"{where}.text", f"{where}.{exc.detail}") from None
-        at = _parse_time(f"{where}.at", item.get("at"))
+        at = parse_time(f"{where}.at", item.get("at"))
         items.append(TranscriptItem(author, text, at))
     if "text" in clean.redacted_fields:
         clean.redacted_fields[clean.redacted_fields.index("text")] = "transcript"
@@ -442,17 +520,38 @@ def encode_cursor(key: QueueKey) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+CURSOR_MAX_CHARS = 200
+
+
 def decode_cursor(cursor: str) -> QueueKey:
-    """The queue position a cursor from :func:`encode_cursor` stands for."""
+    """The queue position a cursor from :func:`encode_cursor` stands for.
+
+    Raises:
+        ValidationFailed: anything :func:`encode_cursor` cannot have produced.
+    """
+    refused = ValidationFailed("cursor", "cursor is not one this service handed out")
+    if not isinstance(cursor, str) or len(cursor) > CURSOR_MAX_CHARS:
+        raise refused
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        rank, created, ticket_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        key = QueueKey(int(rank), datetime.fromisoformat(created), int(ticket_id))
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise ValidationFailed("cursor", "cursor is not one this service handed out") from None
-    if key.created_at.tzinfo is None:
-        raise ValidationFailed("cursor", "cursor is not one this service handed out")
-    return key
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error):
+        raise refused from None
+    if not isinstance(decoded, list) or len(decoded) != 3:
+        raise refused
+    rank, created, ticket_id = decoded
+    ranks = {p.rank for p in Priority}
+    if type(rank) is not int or rank not in ranks:
+        raise refused
+    if type(ticket_id) is not int or not 1 <= ticket_id <= MAX_ROW_ID:
+        raise refused
+    try:
+        created_at = parse_time("cursor", created)
+    except ValidationFailed:
+        raise refused from None
+    if created_at is None:
+        raise refused
+    return QueueKey(rank, created_at, ticket_id)
 
 
 @dataclass(frozen=True)
@@ -508,17 +607,22 @@ class HandoffService:
     # -- tickets
 
     def create_ticket(
-        self, payload: Mapping[str, Any], idempotency_key: str | None = None
+        self,
+        payload: Mapping[str, Any],
+        idempotency_key: str | None = None,
+        quota: TicketQuota | None = None,
     ) -> tuple[Ticket, bool]:
         """Open a ticket; returns ``(ticket, created)``.
 
         The same idempotency key gives back the same ticket; a conversation that
         already has an open ticket gets that one back (``created`` is false) and
-        never a second one.
+        never a second one. ``quota`` is asked only for a ticket that is really
+        being created, so a replay never uses up the conversation's allowance.
 
         Raises:
             ValidationFailed: the payload or the key is malformed.
             TicketConflict: the key was used for another conversation.
+            RateLimited: ``quota`` refused a new ticket for this conversation.
         """
         key = _short_id("Idempotency-Key", idempotency_key, IDEMPOTENCY_KEY_MAX)
         draft = parse_ticket_draft(payload)
@@ -528,6 +632,8 @@ class HandoffService:
             # are rare, and a look-up first would cost every ticket a query
             # and still leave the race to the indexes.
             ticket = self._insert_ticket(draft, key)
+            if quota is not None:
+                quota(draft.conversation_id)
             self.session.commit()
         except IntegrityError:
             # This unit of work holds nothing else, so roll it all back.
@@ -536,6 +642,11 @@ class HandoffService:
             if existing is None:
                 raise
             return existing, False
+        except RateLimited:
+            self.session.rollback()
+            raise
+        # The audit event went in with the ticket; only the log line is left.
+        _log_action(ticket, TICKET_CREATED, BOT_ACTOR)
         if draft.redacted_fields:
             logger.info("ticket %s: secrets redacted in %s", ticket.ref, draft.redacted_fields)
         return ticket, True
@@ -576,6 +687,7 @@ class HandoffService:
                 "created_at": now,
                 "updated_at": now,
                 "idempotency_key": key,
+                "app_user_id": draft.app_user_id,
             },
             [NewMessage(item.author, item.text, item.at or now) for item in draft.transcript],
             NewAuditEvent(
@@ -591,8 +703,6 @@ class HandoffService:
                 created_at=now,
             ),
         )
-        # The audit event went in with the ticket; only the log line is left.
-        _log_action(ticket, TICKET_CREATED, BOT_ACTOR)
         return ticket
 
     def get_ticket(self, ref: str) -> Ticket:
@@ -607,10 +717,12 @@ class HandoffService:
         """The conversation's open/assigned ticket, or else its latest one.
 
         Raises:
+            ValidationFailed: the conversation id is malformed.
             TicketNotFound: the conversation never had a ticket.
         """
-        ticket = repo.get_active_ticket(self.session, conversation_id) or repo.get_latest_ticket(
-            self.session, conversation_id
+        cid = parse_conversation_id(conversation_id)
+        ticket = repo.get_active_ticket(self.session, cid) or repo.get_latest_ticket(
+            self.session, cid
         )
         if ticket is None:
             raise TicketNotFound("this conversation has no ticket")
@@ -764,29 +876,36 @@ class HandoffService:
 
     # -- bot actions
 
-    def add_user_message(
-        self, ref: str, text: Any, external_id: Any = None
+    def add_user_message_for_conversation(
+        self, conversation_id: str, text: Any, external_id: Any = None
     ) -> tuple[Message, bool]:
-        """Relay a user's message to an open or assigned ticket; returns ``(message, created)``.
+        """Relay a user's message to the conversation's open or assigned ticket.
 
-        A repeated ``external_id`` (Rasa's message id) returns the stored message.
+        Returns ``(message, created)``. The ticket is the conversation's own: a
+        reference the user typed never chooses it. A repeated ``external_id``
+        (Rasa's message id) returns the stored message, also after resolution.
 
         Raises:
-            ValidationFailed: empty or too long text, malformed external id.
-            TicketNotFound: no such ticket.
-            TicketConflict: the ticket is resolved or closed.
+            ValidationFailed: malformed conversation id, text or external id.
+            TicketNotFound: the conversation has no ticket.
+            TicketConflict: ``ticket_not_open``, its latest ticket is resolved or closed.
         """
+        cid = parse_conversation_id(conversation_id)
         clean_text, redacted = parse_message_text(text)
         ext = _short_id("external_id", external_id, EXTERNAL_ID_MAX)
-        ticket = self._ticket(ref)
         if ext is not None:
-            earlier = repo.get_message_by_external_id(self.session, ticket.id, ext)
+            earlier = repo.get_conversation_message_by_external_id(self.session, cid, ext)
             if earlier is not None:
                 return earlier, False
-        if TicketStatus(ticket.status) not in ACTIVE_STATUSES:
+        ticket = repo.get_active_ticket(self.session, cid)
+        if ticket is None:
+            latest = repo.get_latest_ticket(self.session, cid)
+            if latest is None:
+                raise TicketNotFound("this conversation has no ticket")
             raise TicketConflict(
-                "ticket_not_active",
-                f"ticket {ref} is {TicketStatus(ticket.status).value}; the bot has the chat back",
+                "ticket_not_open",
+                f"ticket {latest.ref} is {TicketStatus(latest.status).value}; "
+                "the bot has the chat back",
             )
         now = self.clock()
         try:
@@ -805,33 +924,34 @@ class HandoffService:
         except IntegrityError:
             # The same relay arrived twice at once; the other copy is stored.
             self.session.rollback()
-            earlier = repo.get_message_by_external_id(self.session, ticket.id, ext) if ext else None
+            earlier = (
+                repo.get_conversation_message_by_external_id(self.session, cid, ext)
+                if ext
+                else None
+            )
             if earlier is None:
                 raise
             return earlier, False
         if redacted:
-            logger.info("ticket %s: secret redacted in a relayed user message", ref)
+            logger.info("ticket %s: secret redacted in a relayed user message", ticket.ref)
         return message, True
 
-    def rate(self, ref: str, score: Any) -> Ticket:
-        """Record the user's 1-5 satisfaction score, once, on a resolved ticket.
+    def rate_conversation(self, conversation_id: str, score: Any) -> Ticket:
+        """Record the user's 1-5 score on the conversation's latest resolved ticket, once.
 
         Raises:
-            ValidationFailed: score is not a whole number from 1 to 5.
-            TicketNotFound: no such ticket.
-            TicketConflict: not resolved yet, or already rated.
+            ValidationFailed: malformed conversation id, or score not a whole number 1-5.
+            TicketNotFound: the conversation has no resolved ticket.
+            TicketConflict: ``already_rated``.
         """
+        cid = parse_conversation_id(conversation_id)
         if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
             raise ValidationFailed("score", "score must be a whole number from 1 to 5")
-        ticket = self._ticket(ref)
+        ticket = repo.get_latest_ticket(self.session, cid, status=TicketStatus.RESOLVED)
+        if ticket is None:
+            raise TicketNotFound("this conversation has no resolved ticket")
         if ticket.csat is not None:
-            raise TicketConflict("already_rated", f"ticket {ref} was already rated")
-        status = TicketStatus(ticket.status)
-        if status != TicketStatus.RESOLVED:
-            raise TicketConflict(
-                "ticket_not_resolved",
-                f"ticket {ref} is {status.value}; only resolved tickets can be rated",
-            )
+            raise TicketConflict("already_rated", f"ticket {ticket.ref} was already rated")
         done = repo.transition_ticket(
             self.session,
             ticket.id,
@@ -841,10 +961,29 @@ class HandoffService:
         )
         if not done:
             self.session.rollback()
-            raise TicketConflict("already_rated", f"ticket {ref} was already rated")
+            raise TicketConflict("already_rated", f"ticket {ticket.ref} was already rated")
         self._audit(ticket, BOT_ACTOR, "ticket_rated", score=score)
         self.session.commit()
         return ticket
+
+    def conversation_agent_message(
+        self, conversation_id: str, message_id: Any
+    ) -> tuple[Message, Ticket]:
+        """One agent message of one of the conversation's tickets, with its ticket.
+
+        The bot fetches an agent's reply by the id in the notification, so the
+        text never travels through the conversation's events.
+
+        Raises:
+            ValidationFailed: malformed conversation id or message id.
+            TicketNotFound: no agent message with that id in this conversation.
+        """
+        cid = parse_conversation_id(conversation_id)
+        mid = parse_row_id("message_id", message_id)
+        found = repo.get_conversation_message(self.session, cid, mid, Author.AGENT)
+        if found is None:
+            raise TicketNotFound("no such agent message in this conversation")
+        return found
 
     def record_notification_failure(self, ticket_id: int, intent: str, reason: str) -> None:
         """Note in the audit trail that Rasa could not be told about an agent action."""

@@ -558,6 +558,7 @@
       ["error", "Error shown", firstOf(facts(t, "error_message"))],
       ["language", "Language", label("language", t.language)],
       ["email", "Contact e-mail", t.contact_email],
+      ["app_user", "App user id", t.app_user_id, "mono"],
       ["reason", "Escalation", label("reason", t.escalation_reason || summary.escalation_reason)],
       ["self_help", "Self-help given",
         (summary.self_help_given || []).map(selfHelpLabel).join(", ") || "none"],

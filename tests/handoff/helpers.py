@@ -7,9 +7,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import requests
 import sqlalchemy as sa
 from sanic import Sanic
 
@@ -181,3 +183,21 @@ def empty_postgres_schema(url: str) -> str:
     finally:
         engine.dispose()
     return url
+
+
+@dataclass
+class ServedApp:
+    """A served app, its agents' tokens and a keep-alive HTTP session."""
+
+    server: LiveServer
+    agents: dict[str, str]
+    http: requests.Session
+
+    def call(
+        self, method: str, path: str, token: str | None = None, **kw: Any
+    ) -> requests.Response:
+        """One request to ``path`` with ``token`` as the bearer token, if any."""
+        headers = kw.pop("headers", {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.server.url + path, headers=headers, timeout=10, **kw)

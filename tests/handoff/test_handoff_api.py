@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -19,6 +21,7 @@ from handoff_service.services import HandoffService
 from tests.handoff.helpers import (
     FakeNotifier,
     LiveServer,
+    ServedApp,
     empty_postgres_schema,
     live_server,
     ticket_payload,
@@ -28,21 +31,10 @@ BOT_TOKEN = "bot-token-for-tests"
 
 
 @dataclass
-class Api:
-    """A running service and the credentials to call it."""
+class Api(ServedApp):
+    """A running service, its notifier and the credentials to call it."""
 
-    server: LiveServer
-    notifier: FakeNotifier
-    agents: dict[str, str]
-    http: requests.Session
-
-    def call(
-        self, method: str, path: str, token: str | None = None, **kw: Any
-    ) -> requests.Response:
-        headers = kw.pop("headers", {})
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, self.server.url + path, headers=headers, timeout=10, **kw)
+    notifier: FakeNotifier = field(default_factory=FakeNotifier)
 
     def bot(self, method: str, path: str, **kw: Any) -> requests.Response:
         return self.call(method, path, BOT_TOKEN, **kw)
@@ -71,7 +63,7 @@ def api(sqlite_file_url: str) -> Iterator[Api]:
     notifier = FakeNotifier()
     server, agents = _start(sqlite_file_url, notifier)
     with requests.Session() as http:
-        yield Api(server, notifier, agents, http)
+        yield Api(server, agents, http, notifier)
     server.stop()
 
 
@@ -150,7 +142,9 @@ def test_the_bot_finds_the_conversation_ticket(api: Api) -> None:
     ticket = api.new_ticket()
     found = api.bot("GET", "/api/conversations/conv-1/ticket")
     assert found.status_code == 200 and found.json()["ref"] == ticket["ref"]
-    assert api.bot("GET", f"/api/tickets/{ticket['ref']}").status_code == 200
+    # The bot reads tickets through their conversation only, never by a reference.
+    assert api.bot("GET", f"/api/tickets/{ticket['ref']}").status_code == 403
+    assert api.agent("alice", "GET", f"/api/tickets/{ticket['ref']}").status_code == 200
 
 
 def test_unknown_tickets_are_404(api: Api) -> None:
@@ -158,7 +152,10 @@ def test_unknown_tickets_are_404(api: Api) -> None:
         api.agent("alice", "GET", "/api/tickets/T-000999"),
         api.agent("alice", "POST", "/api/tickets/T-000999/claim"),
         api.agent("alice", "GET", "/api/tickets/whatever/messages"),
-        api.bot("POST", "/api/tickets/T-000999/user-messages", json={"text": "hi"}),
+        api.agent("alice", "GET", "/api/tickets/T-0000123"),
+        api.bot("POST", "/api/conversations/nobody/user-messages", json={"text": "hi"}),
+        api.bot("POST", "/api/conversations/nobody/rating", json={"score": 5}),
+        api.bot("GET", "/api/conversations/nobody/messages/1"),
         api.call("GET", "/api/no-such-route"),
     ]:
         assert response.status_code == 404
@@ -230,7 +227,7 @@ def test_odd_texts_round_trip_verbatim(api: Api, text: str) -> None:
     ticket = api.new_ticket(title=text[:120], description=text)
     ref = ticket["ref"]
     assert ticket["title"] == text[:120] and ticket["description"] == text
-    relay = api.bot("POST", f"/api/tickets/{ref}/user-messages", json={"text": text})
+    relay = api.bot("POST", "/api/conversations/conv-1/user-messages", json={"text": text})
     assert relay.status_code == 201 and relay.json()["text"] == text
     api.agent("alice", "POST", f"/api/tickets/{ref}/claim")
     reply = api.agent("alice", "POST", f"/api/tickets/{ref}/messages", json={"text": text})
@@ -273,37 +270,122 @@ def test_claim_reply_resolve_rate_and_the_notifications(api: Api) -> None:
     reply = api.agent("alice", "POST", f"/api/tickets/{ref}/messages", json={"text": "Hello!"})
     assert reply.status_code == 201
     assert reply.json()["author"] == "agent" and reply.json()["author_name"] == "alice"
-    early_rating = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 5})
-    assert early_rating.status_code == 409
+    rating_path = "/api/conversations/sess-9/rating"
+    early_rating = api.bot("POST", rating_path, json={"score": 5})
+    assert early_rating.status_code == 404 and early_rating.json()["error"] == "not_found"
     resolved = api.agent("alice", "POST", f"/api/tickets/{ref}/resolve")
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
-    rating = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 5})
-    assert rating.status_code == 200 and rating.json()["csat"] == 5
-    again = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 1})
-    assert again.status_code == 409 and again.json()["error"] == "already_rated"
-    bad = api.bot("POST", f"/api/tickets/{ref}/rating", json={"score": 9})
+    bad = api.bot("POST", rating_path, json={"score": 9})
     assert bad.status_code == 422 and bad.json()["field"] == "score"
+    rating = api.bot("POST", rating_path, json={"score": 5})
+    assert rating.status_code == 200 and rating.json()["csat"] == 5
+    assert rating.json()["ref"] == ref
+    again = api.bot("POST", rating_path, json={"score": 1})
+    assert again.status_code == 409 and again.json()["error"] == "already_rated"
 
     calls = api.notifier.wait_for(3)
     assert [c.intent for c in calls] == [AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED]
     assert {c.conversation_id for c in calls} == {"sess-9"}
-    assert calls[0].entities == {"agent_name": "alice"}
-    assert calls[1].entities == {"agent_name": "alice", "agent_text": "Hello!"}
-    assert calls[2].entities == {"ticket_ref": ref}
+    # Only the message id travels: the bot fetches the text, scoped by conversation.
+    assert [c.entities for c in calls] == [{}, {"message_id": reply.json()["id"]}, {}]
+    fetched = api.bot("GET", f"/api/conversations/sess-9/messages/{reply.json()['id']}")
+    assert fetched.status_code == 200
+    assert fetched.json() == {
+        "id": reply.json()["id"],
+        "author": "agent",
+        "author_name": "alice",
+        "text": "Hello!",
+        "created_at": reply.json()["created_at"],
+        "ticket_ref": ref,
+    }
     closed = api.agent("alice", "POST", f"/api/tickets/{ref}/close")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
 
 
 def test_user_messages_are_relayed_once(api: Api) -> None:
     ref = api.new_ticket()["ref"]
-    first = api.bot(
-        "POST", f"/api/tickets/{ref}/user-messages", json={"text": "hi", "external_id": "m1"}
-    )
-    again = api.bot(
-        "POST", f"/api/tickets/{ref}/user-messages", json={"text": "hi", "external_id": "m1"}
-    )
+    path = "/api/conversations/conv-1/user-messages"
+    first = api.bot("POST", path, json={"text": "hi", "external_id": "m1"})
+    again = api.bot("POST", path, json={"text": "hi", "external_id": "m1"})
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
+    transcript = api.agent("alice", "GET", f"/api/tickets/{ref}").json()["messages"]
+    assert [m["text"] for m in transcript] == ["hi"]
+
+
+def test_the_ref_based_bot_routes_are_gone(api: Api) -> None:
+    ref = api.new_ticket()["ref"]
+    for path, body in [("user-messages", {"text": "hi"}), ("rating", {"score": 5})]:
+        response = api.bot("POST", f"/api/tickets/{ref}/{path}", json=body)
+        assert response.status_code == 404, path
+
+
+def test_a_conversation_reaches_only_its_own_ticket(api: Api) -> None:
+    mine = api.new_ticket(conversation_id="mine")["ref"]
+    theirs = api.new_ticket(conversation_id="theirs")["ref"]
+    relay = api.bot(
+        "POST", "/api/conversations/mine/user-messages", json={"text": f"please read {theirs}"}
+    )
+    assert relay.status_code == 201
+    texts = {
+        ref: [
+            m["text"] for m in api.agent("alice", "GET", f"/api/tickets/{ref}").json()["messages"]
+        ]
+        for ref in (mine, theirs)
+    }
+    assert texts == {mine: [f"please read {theirs}"], theirs: []}
+    api.agent("alice", "POST", f"/api/tickets/{theirs}/claim")
+    reply = api.agent("alice", "POST", f"/api/tickets/{theirs}/messages", json={"text": "x"})
+    other_id = reply.json()["id"]
+    # Another conversation's agent message, a user message, an unknown id: all 404.
+    assert api.bot("GET", f"/api/conversations/mine/messages/{other_id}").status_code == 404
+    assert api.bot("GET", f"/api/conversations/theirs/messages/{other_id}").status_code == 200
+    user_id = relay.json()["id"]
+    assert api.bot("GET", f"/api/conversations/mine/messages/{user_id}").status_code == 404
+    assert api.bot("GET", "/api/conversations/mine/messages/99999").status_code == 404
+    for bad in ("0", "-1", "1.5", "x", "99999999999", "٣"):
+        response = api.bot("GET", f"/api/conversations/mine/messages/{bad}")
+        assert response.status_code == 422 and response.json()["field"] == "message_id", bad
+    # Agents use their own routes; the bot's are the bot's.
+    assert (
+        api.agent("alice", "GET", f"/api/conversations/theirs/messages/{other_id}").status_code
+        == 403
+    )
+
+
+def test_a_resolved_conversation_refuses_relays_with_ticket_not_open(api: Api) -> None:
+    ref = api.new_ticket()["ref"]
+    path = "/api/conversations/conv-1/user-messages"
+    assert api.bot("POST", path, json={"text": "one", "external_id": "m1"}).status_code == 201
+    api.agent("alice", "POST", f"/api/tickets/{ref}/claim")
+    api.agent("alice", "POST", f"/api/tickets/{ref}/resolve")
+    late = api.bot("POST", path, json={"text": "two", "external_id": "m2"})
+    assert late.status_code == 409 and late.json()["error"] == "ticket_not_open"
+    # A retry of a relay that was stored before still succeeds.
+    assert api.bot("POST", path, json={"text": "one", "external_id": "m1"}).status_code == 200
+
+
+@pytest.mark.parametrize("cid", ["a b", "x" * 65, "émile", "a.b", "a%2Fb", "a;b"])
+def test_conversation_ids_outside_the_safe_alphabet_are_refused(api: Api, cid: str) -> None:
+    response = api.bot("GET", f"/api/conversations/{quote(cid, safe='')}/ticket")
+    assert response.status_code == 422
+    assert response.json()["field"] == "conversation_id"
+    created = api.bot("POST", "/api/tickets", json=ticket_payload(conversation_id=cid))
+    assert created.status_code == 422 and created.json()["field"] == "conversation_id"
+
+
+def test_the_app_user_id_is_stored_and_returned(api: Api) -> None:
+    created = api.new_ticket(app_user_id="u-7f3a 9<b>")
+    assert created["app_user_id"] == "u-7f3a 9<b>"
+    full = api.agent("alice", "GET", f"/api/tickets/{created['ref']}").json()
+    assert full["app_user_id"] == "u-7f3a 9<b>"
+    anonymous = api.new_ticket(conversation_id="anon")
+    assert anonymous["app_user_id"] is None
+    for bad in ["", "x" * 129, "a\nb", "tab\there", 42, ["u"]]:
+        response = api.bot(
+            "POST", "/api/tickets", json=ticket_payload(conversation_id="bad", app_user_id=bad)
+        )
+        assert response.status_code == 422 and response.json()["field"] == "app_user_id", bad
 
 
 def test_polling_messages_after_an_id(api: Api) -> None:
@@ -391,7 +473,7 @@ def test_the_api_on_postgresql(handoff_postgres_url: str) -> None:
     server, agents = _start(empty_postgres_schema(handoff_postgres_url), notifier)
     try:
         with requests.Session() as http:
-            api = Api(server, notifier, agents, http)
+            api = Api(server, agents, http, notifier)
             ref = api.new_ticket(description=ODD_TEXTS[2])["ref"]
             assert api.agent("alice", "POST", f"/api/tickets/{ref}/claim").status_code == 200
             assert api.agent("bob", "POST", f"/api/tickets/{ref}/claim").status_code == 409
@@ -400,3 +482,120 @@ def test_the_api_on_postgresql(handoff_postgres_url: str) -> None:
             assert "tickets" in inspect(server.app.ctx.engine).get_table_names()
     finally:
         server.stop()
+
+
+def test_a_ticket_delivered_late_is_announced_without_entities(api: Api) -> None:
+    headers = {"Idempotency-Key": "late-1"}
+    late = ticket_payload(conversation_id="late", delivered_late=True)
+    assert api.bot("POST", "/api/tickets", json=late, headers=dict(headers)).status_code == 201
+    assert api.bot("POST", "/api/tickets", json=late, headers=dict(headers)).status_code == 200
+    on_time = api.new_ticket(conversation_id="on-time")["ref"]
+    api.agent("alice", "POST", f"/api/tickets/{on_time}/claim")
+    # Notifications leave in order: the claim's comes right after the one announcement.
+    calls = api.notifier.wait_for(2)
+    assert [(c.intent, c.conversation_id, dict(c.entities)) for c in calls] == [
+        ("ticket_created", "late", {}),
+        ("agent_joined", "on-time", {}),
+    ]
+
+
+# ---------------------------------------------------------------- edge values are 4xx, never 500
+
+EDGE_TIMES = ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("moment", EDGE_TIMES)
+def test_times_at_the_ends_of_the_calendar_are_422(api: Api, moment: str) -> None:
+    response = api.bot("POST", "/api/tickets", json=ticket_payload(occurred_at=moment))
+    assert response.status_code == 422
+    assert response.json()["error"] == "validation_failed"
+    assert response.json()["field"] == "occurred_at"
+    line = [{"author": "user", "text": "hi", "at": moment}]
+    response = api.bot("POST", "/api/tickets", json=ticket_payload(transcript=line))
+    assert response.status_code == 422 and response.json()["field"] == "transcript[0].at"
+    events = api.agent("alice", "GET", "/api/events", params={"after": moment})
+    assert events.status_code == 422 and events.json()["field"] == "after"
+    # Typed by the user, it is kept as text and not parsed.
+    kept = api.new_ticket(conversation_id="typed", occurred_at_text=moment)
+    assert (kept["occurred_at_text"], kept["occurred_at"]) == (moment, None)
+
+
+def test_the_events_cursor_keeps_working_with_an_unencoded_plus(api: Api) -> None:
+    api.new_ticket()
+    cursor = api.agent("alice", "GET", "/api/events").json()["cursor"]
+    assert cursor.endswith("+00:00")
+    # "+" unencoded in a query string arrives as a space.
+    raw = api.agent("alice", "GET", f"/api/events?after={cursor}")
+    assert raw.status_code == 200 and raw.json()["changes"] == []
+
+
+def _cursor(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _cursor([0, "2025-11-25T09:00:00+00:00", 2**63]),
+        _cursor([0, "2025-11-25T09:00:00+00:00", 0]),
+        _cursor([7, "2025-11-25T09:00:00+00:00", 1]),
+        _cursor([True, "2025-11-25T09:00:00+00:00", 1]),
+        _cursor([0, "9999-12-31T23:59:59-12:00", 1]),
+        _cursor([0, "2025-11-25T09:00:00", 1]),
+        _cursor([1e308, "2025-11-25T09:00:00+00:00", 1]),
+        _cursor({"a": 1, "b": 2, "c": 3}),
+        _cursor("abc"),
+        "W" * 300,
+        "é",
+    ],
+)
+def test_forged_cursors_are_422(api: Api, cursor: str) -> None:
+    response = api.agent("alice", "GET", "/api/tickets", params={"cursor": cursor})
+    assert response.status_code == 422 and response.json()["field"] == "cursor"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("limit", "1_0"),
+        ("limit", " 5"),
+        ("limit", "٣"),
+        ("limit", "9" * 5000),
+        ("after_id", "2147483648"),
+        ("after_id", "-1"),
+    ],
+)
+def test_numbers_in_the_query_are_ascii_and_in_range(api: Api, name: str, value: str) -> None:
+    ref = api.new_ticket()["ref"]
+    path = "/api/tickets" if name == "limit" else f"/api/tickets/{ref}/messages"
+    response = api.agent("alice", "GET", path, params={name: value})
+    assert response.status_code == 422 and response.json()["field"] == name
+
+
+def test_odd_headers_are_4xx(api: Api) -> None:
+    odd_token = {"Authorization": "Bearer caf\xe9"}
+    assert api.call("GET", "/api/me", headers=odd_token).status_code == 401
+    assert (
+        api.call("GET", "/api/me", headers={"Authorization": "Bearer " + "x" * 600}).status_code
+        == 401
+    )
+    for key in ("caf\xe9", "a" * 201, "tab\there"):
+        headers = {"Idempotency-Key": key}
+        response = api.bot("POST", "/api/tickets", json=ticket_payload(), headers=headers)
+        assert response.status_code == 422, key
+        assert response.json()["field"] == "Idempotency-Key"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"score": ' + b"9" * 5000 + b"}",
+        b'{"summary": {"x": 1e400}}',
+        b'{"a":' * 40 + b"1" + b"}" * 40,
+    ],
+)
+def test_numbers_and_nesting_json_cannot_hold_are_400(api: Api, raw: bytes) -> None:
+    response = api.bot(
+        "POST", "/api/tickets", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and response.json()["error"] == "bad_json"

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
-from handoff_service.db import head_revision
+from handoff_service.cli import ensure_bot_token, ensure_state_dir
+from handoff_service.config import Settings
+from handoff_service.db import head_revision, make_engine
 from tests.handoff.helpers import ticket_payload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +142,7 @@ def test_served_app_end_to_end(served: tuple[str, str], workdir: Path) -> None:
     token_file = workdir / "state" / "handoff_bot_token"
     assert str(token_file) in (workdir / "serve.log").read_text()
     assert token_file.stat().st_mode & 0o777 == 0o600
+    assert (workdir / "state").stat().st_mode & 0o777 == 0o700
     bot = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
 
     created = requests.post(
@@ -163,3 +167,45 @@ def test_served_app_end_to_end(served: tuple[str, str], workdir: Path) -> None:
     assert [t["ref"] for t in queue["tickets"]] == [ref]
     log = (workdir / "serve.log").read_text()
     assert "Freeze the wallet" not in log
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that takes nothing away: only the modes the code asks for protect files."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_serve_makes_its_state_folder_and_token_file_owner_only(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path / "deep" / "state")
+    with_token, token_file = ensure_bot_token(settings)
+    assert token_file == settings.bot_token_file
+    assert with_token.bot_token and token_file.read_text().strip() == with_token.bot_token
+    assert settings.state_dir.stat().st_mode & 0o777 == 0o700
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    # The next start reads the same token back.
+    assert ensure_bot_token(settings)[0].bot_token == with_token.bot_token
+    # An empty token file left behind is replaced by a fresh owner-only one.
+    token_file.unlink()
+    token_file.touch(mode=0o666)
+    renewed, _ = ensure_bot_token(settings)
+    assert renewed.bot_token and renewed.bot_token != with_token.bot_token
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    # A configured token writes nothing.
+    assert ensure_bot_token(replace(settings, bot_token="given")) == (
+        replace(settings, bot_token="given"),
+        None,
+    )
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_the_state_folder_and_the_database_folder_are_owner_only(tmp_path: Path) -> None:
+    state = ensure_state_dir(Settings(state_dir=tmp_path / "state"))
+    assert state.stat().st_mode & 0o777 == 0o700
+    engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'db' / 'handoff.db'}"))
+    engine.dispose()
+    assert (tmp_path / "db").stat().st_mode & 0o777 == 0o700

@@ -82,14 +82,14 @@ def test_a_whole_ticket_life(service: HandoffService, clock: FakeClock) -> None:
     )
     assert created and ticket.ref == "T-000001" and ticket.priority is Priority.HIGH
     clock.advance(30)
-    service.add_user_message(ticket.ref, "still nothing", "rasa-7")
+    service.add_user_message_for_conversation("conv-1", "still nothing", "rasa-7")
     clock.advance(30)
     service.claim(ticket.ref, alice)
     clock.advance(30)
     reply = service.add_agent_message(ticket.ref, alice, "Hello, checking the TxID now.")
     clock.advance(30)
     service.resolve(ticket.ref, alice)
-    rated = service.rate(ticket.ref, 5)
+    rated = service.rate_conversation("conv-1", 5)
 
     assert rated.status is TicketStatus.RESOLVED and rated.csat == 5
     assert rated.created_at == START
@@ -244,6 +244,7 @@ def test_created_ticket_is_exactly_what_was_stored(
             summary={"assets": ["USDT"], "amounts": ["120"]},
             tx_hash="0x" + "ab" * 32,
             occurred_at="2025-11-20T21:00:00+08:00",
+            app_user_id="u-0123456789abcdef0123456789abcdef",
             transcript=[
                 {"author": "user", "text": "USDT 提币一直 pending 😟"},
                 {"author": "bot", "text": "Which network did you choose?"},
@@ -264,6 +265,8 @@ def test_created_ticket_is_exactly_what_was_stored(
         ("user", "TRC20, 120 USDT"),
     ]
     assert service.messages(bare.ref) == []
+    # Both insert paths (one statement on PostgreSQL, several on SQLite) carry it.
+    assert (ticket.app_user_id, bare.app_user_id) == ("u-0123456789abcdef0123456789abcdef", None)
     trail = service.audit_trail(ticket.ref)
     assert [(actor, action) for actor, action, _ in trail] == [("bot", "ticket_created")]
     assert trail[0][2] == {
@@ -316,6 +319,7 @@ def test_upgrading_stored_refs_keeps_every_row_and_constraint(database_url: str)
         with make_session_factory(engine)() as session:
             service = HandoffService(session)
             kept = service.get_ticket("T-000007")
+            assert kept.app_user_id is None
             assert (kept.conversation_id, kept.status) == ("c", TicketStatus.OPEN)
             assert [m.text for m in service.messages("T-000007")] == ["提币没到账"]
             assert [m.text for m in service.messages("T-000008")] == ["again"]
@@ -335,5 +339,64 @@ def test_upgrading_stored_refs_keeps_every_row_and_constraint(database_url: str)
             messages = conn.execute(text("SELECT count(*) FROM messages")).scalar_one()
         assert (refs, messages) == (["T-000007", "T-000008", new.ref], 2)
         assert upgrade(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+# A ticket of conversation "old" with only the columns the 0002 schema has.
+_OLD_SCHEMA_TICKET = text(
+    "INSERT INTO tickets (conversation_id, category, priority, priority_rank, status, title,"
+    " description, language, escalation_reason, created_at, updated_at)"
+    " VALUES ('old', 'assets', 'high', 1, :status, 't', 'd', 'zh', 'fallback',"
+    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+)
+
+
+def _columns(engine: Engine, table: str) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns(table)}
+
+
+def test_the_app_user_id_migration_goes_up_and_down_keeping_every_row(database_url: str) -> None:
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        with migration_connection(engine) as conn:
+            command.upgrade(alembic_config(conn), "0002_derived_ref")
+        assert "app_user_id" not in _columns(engine, "tickets")
+        with engine.begin() as conn:
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "open"})
+
+        upgrade(engine)
+        assert "app_user_id" in _columns(engine, "tickets")
+        with make_session_factory(engine)() as session:
+            service = HandoffService(session)
+            assert service.conversation_ticket("old").app_user_id is None
+            new, _ = service.create_ticket(
+                ticket_payload(conversation_id="new", app_user_id="u-" + "a" * 32), None
+            )
+        with engine.connect() as conn:
+            stored = conn.execute(
+                text("SELECT app_user_id FROM tickets WHERE id = :id"), {"id": new.id}
+            ).scalar_one()
+        assert stored == "u-" + "a" * 32
+
+        with migration_connection(engine) as conn:
+            command.downgrade(alembic_config(conn), "0002_derived_ref")
+        assert current_revision(engine) == "0002_derived_ref"
+        assert "app_user_id" not in _columns(engine, "tickets")
+        with engine.connect() as conn:
+            conversations = conn.execute(
+                text("SELECT conversation_id FROM tickets ORDER BY id")
+            ).scalars()
+            assert list(conversations) == ["old", "new"]
+        # The rebuilt table kept the one-open-ticket index (partial: history is
+        # allowed) and the CHECK constraints.
+        with engine.begin() as conn:
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "closed"})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "assigned"})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE tickets SET csat = 9"))
+
+        assert upgrade(engine) == head_revision() == "0003_app_user_id"
     finally:
         engine.dispose()

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from handoff_service.app import create_app
-from handoff_service.config import Settings
+from handoff_service.config import ConfigError, Settings
 from handoff_service.db import upgrade
 from handoff_service.notifier import (
     AGENT_MESSAGE,
@@ -87,21 +87,35 @@ def _closed_port_url() -> str:
 
 NOTE = Notification(
     ticket_id=1,
-    conversation_id="web/ä 1",
+    conversation_id="web/ä 1?x=#",
     intent=AGENT_MESSAGE,
-    entities={"agent_name": "alice", "agent_text": "Hello 你好"},
+    entities={"message_id": 7},
 )
 
 
 def test_it_calls_trigger_intent_with_the_token(rasa: FakeRasa) -> None:
     RasaNotifier(rasa.url, "rasa-secret").notify(NOTE)
     (call,) = rasa.requests
-    assert call["path"] == "/conversations/web%2F%C3%A4%201/trigger_intent"
-    assert call["query"] == {"output_channel": ["latest"], "token": ["rasa-secret"]}
-    assert call["json"] == {
-        "name": "agent_message",
-        "entities": {"agent_name": "alice", "agent_text": "Hello 你好"},
-    }
+    # Every character that could change the route is quoted, "/" included.
+    assert call["path"] == "/conversations/web%2F%C3%A4%201%3Fx%3D%23/trigger_intent"
+    assert call["query"] == {"output_channel": ["socketio"], "token": ["rasa-secret"]}
+    assert call["json"] == {"name": "agent_message", "entities": {"message_id": 7}}
+
+
+def test_the_output_channel_comes_from_the_settings(rasa: FakeRasa) -> None:
+    RasaNotifier(rasa.url, output_channel="rest").notify(NOTE)
+    assert rasa.requests[0]["query"]["output_channel"] == ["rest"]
+    assert Settings.from_env({}).rasa_output_channel == "socketio"
+    assert Settings.from_env({"RASA_OUTPUT_CHANNEL": "rest"}).rasa_output_channel == "rest"
+
+
+@pytest.mark.parametrize("channel", ["latest", "", "socket io", "a&b=c", "Socketio"])
+def test_latest_or_odd_output_channels_are_refused(channel: str) -> None:
+    with pytest.raises(ConfigError):
+        RasaNotifier("http://127.0.0.1:9", output_channel=channel)
+    if channel:
+        with pytest.raises(ConfigError):
+            Settings.from_env({"RASA_OUTPUT_CHANNEL": channel})
 
 
 def test_no_token_no_token_parameter(rasa: FakeRasa) -> None:
@@ -159,7 +173,7 @@ def test_the_service_tells_rasa_about_agent_actions(rasa: FakeRasa, sqlite_file_
     with app.ctx.sessions() as session:
         token = HandoffService(session).add_agent("alice")[1]
     with live_server(app) as server:
-        ref, reply = _reply_flow(server.url, token)
+        _ref, reply = _reply_flow(server.url, token)
         assert reply.status_code == 201
         calls = rasa.wait(3)
     assert [c["json"]["name"] for c in calls] == [
@@ -168,8 +182,10 @@ def test_the_service_tells_rasa_about_agent_actions(rasa: FakeRasa, sqlite_file_
         "ticket_resolved",
     ]
     assert {c["path"] for c in calls} == {"/conversations/s-1/trigger_intent"}
-    assert calls[1]["json"]["entities"] == {"agent_name": "alice", "agent_text": "On it."}
-    assert calls[2]["json"]["entities"] == {"ticket_ref": ref}
+    assert {c["query"]["output_channel"][0] for c in calls} == {"socketio"}
+    # No agent name, no text, no reference: the bot asks the service for those.
+    assert [c["json"]["entities"] for c in calls] == [{}, {"message_id": reply.json()["id"]}, {}]
+    assert "On it." not in json.dumps(calls)
 
 
 def test_rasa_down_is_audited_and_the_agent_still_gets_201(sqlite_file_url: str) -> None:

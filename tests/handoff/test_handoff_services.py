@@ -27,6 +27,7 @@ from handoff_service.models import (
 from handoff_service.services import (
     TRANSITIONS,
     HandoffService,
+    RateLimited,
     TicketConflict,
     TicketNotFound,
     Unauthorized,
@@ -35,6 +36,7 @@ from handoff_service.services import (
     decode_cursor,
     hash_token,
     parse_filters,
+    parse_time,
     priority_for,
     waiting_seconds,
 )
@@ -243,7 +245,7 @@ def test_seed_phrases_and_private_keys_are_never_stored(
         transcript=[{"author": "user", "text": f"here: {phrase}"}],
     )
     ticket, _ = service.create_ticket(payload, None)
-    service.add_user_message(ticket.ref, f"private key {key}", "m-1")
+    service.add_user_message_for_conversation("conv-1", f"private key {key}", "m-1")
     service.claim(ticket.ref, alice)
     service.add_agent_message(ticket.ref, alice, f"Nie: {phrase}")
 
@@ -348,7 +350,7 @@ def test_bad_scores_are_refused(service: HandoffService, alice: Agent, score: ob
     service.claim(ticket.ref, alice)
     service.resolve(ticket.ref, alice)
     with pytest.raises(ValidationFailed) as err:
-        service.rate(ticket.ref, score)
+        service.rate_conversation("conv-1", score)
     assert err.value.field == "score"
 
 
@@ -359,7 +361,7 @@ def test_bad_message_texts_are_refused(service: HandoffService, alice: Agent, te
     with pytest.raises(ValidationFailed):
         service.add_agent_message(ticket.ref, alice, text)
     with pytest.raises(ValidationFailed):
-        service.add_user_message(ticket.ref, text)
+        service.add_user_message_for_conversation("conv-1", text)
 
 
 # ---------------------------------------------------------------- the ticket's life
@@ -410,34 +412,121 @@ def test_waiting_seconds_runs_until_the_first_reply(
 def test_user_messages_are_idempotent_and_refused_after_resolution(
     service: HandoffService, alice: Agent
 ) -> None:
+    relay = service.add_user_message_for_conversation
     ticket, _ = service.create_ticket(ticket_payload(), None)
-    first, created = service.add_user_message(ticket.ref, "still waiting", "rasa-1")
-    again, created_again = service.add_user_message(ticket.ref, "still waiting", "rasa-1")
+    first, created = relay("conv-1", "still waiting", "rasa-1")
+    again, created_again = relay("conv-1", "still waiting", "rasa-1")
     assert created and not created_again and again.id == first.id
-    service.add_user_message(ticket.ref, "no id given")
-    service.add_user_message(ticket.ref, "no id given")
+    relay("conv-1", "no id given")
+    relay("conv-1", "no id given")
     assert len(service.messages(ticket.ref)) == 3
     service.claim(ticket.ref, alice)
     service.resolve(ticket.ref, alice)
     with pytest.raises(TicketConflict) as err:
-        service.add_user_message(ticket.ref, "hello?", "rasa-2")
-    assert err.value.code == "ticket_not_active"
+        relay("conv-1", "hello?", "rasa-2")
+    assert err.value.code == "ticket_not_open"
     # A late retry of a relay that was stored still succeeds.
-    assert service.add_user_message(ticket.ref, "still waiting", "rasa-1")[0].id == first.id
+    assert relay("conv-1", "still waiting", "rasa-1")[0].id == first.id
+    with pytest.raises(TicketNotFound):
+        relay("conv-2", "anyone?", "rasa-3")
 
 
-def test_rating_only_once_and_only_when_resolved(service: HandoffService, alice: Agent) -> None:
+def test_relays_go_to_the_conversation_s_active_ticket(
+    service: HandoffService, alice: Agent
+) -> None:
+    old, _ = service.create_ticket(ticket_payload(), "k1")
+    service.claim(old.ref, alice)
+    service.resolve(old.ref, alice)
+    new, _ = service.create_ticket(ticket_payload(), "k2")
+    service.create_ticket(ticket_payload(conversation_id="other"), "k3")
+    message, _ = service.add_user_message_for_conversation("conv-1", f"about {old.ref}", "m-9")
+    assert message.ticket_id == new.id
+    # Rasa's message ids are unique per conversation, not per ticket.
+    again, created = service.add_user_message_for_conversation("conv-1", "x", "m-9")
+    assert (again.id, created) == (message.id, False)
+    other, created = service.add_user_message_for_conversation("other", "x", "m-9")
+    assert created and other.id != message.id
+
+
+def test_rating_goes_to_the_latest_resolved_ticket_once(
+    service: HandoffService, alice: Agent
+) -> None:
     ticket, _ = service.create_ticket(ticket_payload(), None)
-    with pytest.raises(TicketConflict) as early:
-        service.rate(ticket.ref, 5)
-    assert early.value.code == "ticket_not_resolved"
+    with pytest.raises(TicketNotFound):
+        service.rate_conversation("conv-1", 5)
     service.claim(ticket.ref, alice)
     service.resolve(ticket.ref, alice)
-    assert service.rate(ticket.ref, 4).csat == 4
+    assert service.rate_conversation("conv-1", 4).csat == 4
     with pytest.raises(TicketConflict) as twice:
-        service.rate(ticket.ref, 1)
+        service.rate_conversation("conv-1", 1)
     assert twice.value.code == "already_rated"
     assert service.get_ticket(ticket.ref).csat == 4
+    second, _ = service.create_ticket(ticket_payload(), None)
+    service.claim(second.ref, alice)
+    service.resolve(second.ref, alice)
+    assert service.rate_conversation("conv-1", 2).id == second.id
+    with pytest.raises(TicketNotFound):
+        service.rate_conversation("conv-2", 5)
+
+
+def test_agent_messages_are_found_only_in_their_conversation(
+    service: HandoffService, alice: Agent
+) -> None:
+    ticket, _ = service.create_ticket(ticket_payload(), None)
+    service.create_ticket(ticket_payload(conversation_id="other"), None)
+    user, _ = service.add_user_message_for_conversation("conv-1", "hello")
+    service.claim(ticket.ref, alice)
+    reply = service.add_agent_message(ticket.ref, alice, "Hi, alice here.")
+    message, owner = service.conversation_agent_message("conv-1", str(reply.id))
+    assert (message.text, message.author_name, owner.ref) == (
+        "Hi, alice here.",
+        "alice",
+        ticket.ref,
+    )
+    for conversation, message_id in [("other", reply.id), ("conv-1", user.id), ("conv-1", 999)]:
+        with pytest.raises(TicketNotFound):
+            service.conversation_agent_message(conversation, str(message_id))
+    for bad in ["0", "-3", "1e3", "٣", "2147483648", "", " 1"]:
+        with pytest.raises(ValidationFailed) as err:
+            service.conversation_agent_message("conv-1", bad)
+        assert err.value.field == "message_id"
+
+
+@pytest.mark.parametrize("cid", ["", "a b", "a/b", "x" * 65, "é", None, 7, "a\x00"])
+def test_conversation_ids_must_be_in_the_safe_alphabet(
+    service: HandoffService, cid: object
+) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        service.conversation_ticket(cid)  # type: ignore[arg-type]
+    assert err.value.field == "conversation_id"
+    with pytest.raises(ValidationFailed) as created:
+        service.create_ticket(ticket_payload(conversation_id=cid), None)
+    assert created.value.field == "conversation_id"
+
+
+def test_a_ticket_quota_sees_only_new_tickets(service: HandoffService, alice: Agent) -> None:
+    asked: list[str] = []
+
+    def quota(conversation_id: str) -> None:
+        asked.append(conversation_id)
+        if len(asked) > 1:
+            raise RateLimited("too many", 42)
+
+    first, created = service.create_ticket(ticket_payload(), "k1", quota)
+    assert created and asked == ["conv-1"]
+    # Replays (the same key, or the open ticket) create nothing and are not counted.
+    assert service.create_ticket(ticket_payload(), "k1", quota) == (first, False)
+    assert service.create_ticket(ticket_payload(), "k2", quota) == (first, False)
+    assert asked == ["conv-1"]
+    service.claim(first.ref, alice)
+    service.resolve(first.ref, alice)
+    with pytest.raises(RateLimited) as refused:
+        service.create_ticket(ticket_payload(), "k3", quota)
+    assert refused.value.retry_after == 42
+    # The refused ticket was rolled back whole: no row, no transcript, no audit event.
+    assert service.conversation_ticket("conv-1").id == first.id
+    with pytest.raises(TicketNotFound):
+        service.get_ticket(f"T-{first.id + 1:06d}")
 
 
 def test_forbidden_moves_are_conflicts(service: HandoffService, alice: Agent, bob: Agent) -> None:
@@ -471,7 +560,7 @@ def test_every_state_change_is_audited(service: HandoffService, alice: Agent) ->
     service.add_agent_message(ticket.ref, alice, "hello")
     service.add_agent_message(ticket.ref, alice, "done")
     service.resolve(ticket.ref, alice)
-    service.rate(ticket.ref, 5)
+    service.rate_conversation("conv-1", 5)
     service.close(ticket.ref, alice)
     trail = service.audit_trail(ticket.ref)
     assert [(actor, action) for actor, action, _ in trail] == [
@@ -604,3 +693,46 @@ def test_settings_defaults_and_environment() -> None:
 def test_bad_settings_are_reported(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env(env)
+
+
+# ---------------------------------------------------------------- times
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-11-24T21:00:00+08:00", "2025-11-24T13:00:00+00:00"),
+        ("2025-11-24T13:00:00Z", "2025-11-24T13:00:00+00:00"),
+        ("2025-11-24 13:00:00.123456z", "2025-11-24T13:00:00.123456+00:00"),
+        ("2025-11-24T13:00-05:30", "2025-11-24T18:30:00+00:00"),
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00+00:00"),
+    ],
+)
+def test_the_time_parser_reads_iso_times_with_a_zone(raw: str, expected: str) -> None:
+    parsed = parse_time("occurred_at", raw)
+    assert parsed is not None and parsed.isoformat() == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+14:00",
+        "1969-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "2025-11-24T21:00:00",
+        "2025-11-24",
+        "2025-02-30T10:00:00Z",
+        "2025-11-24T21:00:00+24:00",
+        "２０２５-１１-２４T21:00:00Z",
+        "2025-11-24T21:00:00+08:00" + " " * 30,
+        "yesterday",
+        1732482000,
+        ["2025-11-24T21:00:00Z"],
+    ],
+)
+def test_the_time_parser_refuses_everything_else_with_the_field(raw: object) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        parse_time("occurred_at", raw)
+    assert err.value.field == "occurred_at" and err.value.detail
+    assert parse_time("occurred_at", None) is None and parse_time("occurred_at", "") is None
