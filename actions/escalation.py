@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -37,6 +37,22 @@ REASON_FALLBACK = "fallback"
 REASON_SECURITY = "security"
 
 _HELPER_SLOTS = ("ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason")
+_APP_USER_ID_MAX = 128
+_RASA_METADATA_KEYS = frozenset({"model_id", "assistant_id"})
+
+# A ticket field the service refused -> the form slot that holds it and the hint shown,
+# in the words the form itself uses when it refuses a value.
+REFUSED_FIELDS: dict[str, tuple[str, str]] = {
+    "category": ("ticket_category", "utter_invalid_category"),
+    "title": ("ticket_title", "utter_invalid_title"),
+    "description": ("ticket_description", "utter_description_too_vague"),
+    "occurred_at": ("ticket_occurred_at", "utter_invalid_time"),
+    "occurred_at_text": ("ticket_occurred_at", "utter_invalid_time"),
+    "tx_hash": ("ticket_tx_hash", "utter_invalid_tx_hash"),
+    "wallet_address": ("ticket_wallet_address", "utter_invalid_address"),
+    "chain": ("ticket_wallet_address", "utter_invalid_address"),
+    "contact_email": ("ticket_email", "utter_invalid_email"),
+}
 
 
 def _last_bot_action_before_user(events: list[dict[str, Any]]) -> str | None:
@@ -133,7 +149,7 @@ def ticket_payload(tracker: Tracker) -> dict[str, Any]:
         raw = tracker.get_slot(slot)
         return None if raw in (None, "", fields.SKIPPED) else str(raw)
 
-    return {
+    payload: dict[str, Any] = {
         "conversation_id": tracker.sender_id,
         "category": tracker.get_slot("ticket_category") or "technical",
         "title": value("ticket_title") or "",
@@ -149,6 +165,33 @@ def ticket_payload(tracker: Tracker) -> dict[str, Any]:
         "summary": build_summary(tracker.events, reason=reason, language=language),
         "transcript": transcript(tracker.events),
     }
+    app_user_id = app_user_id_of(tracker)
+    if app_user_id is not None:
+        payload["app_user_id"] = app_user_id
+    return payload
+
+
+def app_user_id_of(tracker: Tracker) -> str | None:
+    """The wallet app's user id from the newest user message that carries metadata.
+
+    The channel sets ``app_user_id`` from the app's signed token (dropping any
+    value the client sent), so only metadata is read, never entities or text.
+    Rasa stamps its own keys (model and assistant id) on every event: those
+    alone are not a channel's metadata. A malformed value is left out rather
+    than having the ticket refused.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        metadata = event.get("metadata") or (event.get("parse_data") or {}).get("metadata")
+        if not isinstance(metadata, dict) or not set(metadata) - _RASA_METADATA_KEYS:
+            continue
+        value = metadata.get("app_user_id")
+        # As the service accepts it: 1-128 printable characters, no control characters.
+        if isinstance(value, str) and 0 < len(value) <= _APP_USER_ID_MAX and value.isprintable():
+            return value
+        return None
+    return None
 
 
 def _parsed_time(text: str | None, language: str) -> str | None:
@@ -199,7 +242,13 @@ class ActionSubmitTicket(ServiceAction):
             dispatcher.utter_message(response="utter_ticket_queued")
             return [*_reset_form(), SlotSet("handoff_active", True), SlotSet("ticket_ref", None)]
         except HandoffRejected as rejected:
-            logger.error("Ticket refused by the handoff service: %s", rejected)
+            logger.error(
+                "Ticket of conversation %s refused by the handoff service: %s",
+                tracker.sender_id, rejected,
+            )
+            asked_again = ask_again_for_refused_field(rejected, dispatcher)
+            if asked_again is not None:
+                return asked_again
             dispatcher.utter_message(response="utter_ticket_refused")
             return _reset_form()
         dispatcher.utter_message(response="utter_ticket_created", ref=ticket["ref"])
@@ -208,6 +257,26 @@ class ActionSubmitTicket(ServiceAction):
             SlotSet("ticket_ref", ticket["ref"]),
             SlotSet("handoff_active", True),
         ]
+
+
+def ask_again_for_refused_field(
+    rejected: HandoffRejected, dispatcher: CollectingDispatcher
+) -> list[EventType] | None:
+    """When the service refused one form field, ask for it again instead of giving up.
+
+    The field's hint is shown, its slot (and the confirmation) cleared and the
+    ticket form re-opened: it asks only for that field, shows the summary again
+    and submits with the new confirming message. None when the refusal names no
+    field the user can change.
+    """
+    if rejected.status != 422 or rejected.field not in REFUSED_FIELDS:
+        return None
+    slot, hint = REFUSED_FIELDS[rejected.field]
+    dispatcher.utter_message(response=hint)
+    cleared = [slot, "ticket_confirmed", "ticket_title_suggestion"]
+    if slot == "ticket_wallet_address":
+        cleared.append("ticket_chain")
+    return [*(SlotSet(name, None) for name in cleared), FollowupAction("ticket_form")]
 
 
 class ActionCorrectTicketField(Action):

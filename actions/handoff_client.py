@@ -6,13 +6,18 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://localhost:8000"
+# A Retry-After beyond this is not believed: the outbox caps its own waits anyway.
+MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
 class HandoffError(RuntimeError):
@@ -20,20 +25,52 @@ class HandoffError(RuntimeError):
 
 
 class HandoffUnavailable(HandoffError):
-    """The service could not be reached or failed (timeout, connection, 5xx)."""
+    """Try again later: timeout, connection error, 5xx or 429.
+
+    ``status`` is the HTTP status (None when no answer came); ``retry_after``
+    the wait in seconds the service asked for, when it said so.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        """Keep the status and the service's Retry-After hint."""
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class HandoffRejected(HandoffError):
-    """The service refused the request (4xx); ``detail`` says why."""
+    """The service refused the request (4xx other than 429): sending it again cannot help.
 
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"{status}: {detail}")
+    ``error_code`` and ``field`` come from the service's ``{"error", "detail", "field"}``
+    answer. ``detail`` may quote what was sent, so it stays out of ``str()`` (and logs).
+    """
+
+    def __init__(
+        self, status: int, detail: str = "", *, error_code: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        """Remember the status, the service's error code, the field it names and its detail."""
+        text = f"{status} {error_code or 'refused'}"
+        if field:
+            text += f" (field {field})"
+        super().__init__(text)
         self.status = status
         self.detail = detail
+        self.error_code = error_code
+        self.field = field
 
 
-class TicketNotFound(HandoffError):
-    """No ticket matches (404)."""
+class TicketNotFound(HandoffRejected):
+    """Nothing matches (404): no ticket for the conversation, or no such agent message."""
+
+    def __init__(
+        self, detail: str = "not found", *, error_code: str | None = "not_found",
+        field: str | None = None,
+    ) -> None:
+        """Always a 404."""
+        super().__init__(404, detail, error_code=error_code, field=field)
 
 
 @dataclass(frozen=True)
@@ -56,8 +93,17 @@ class ClientSettings:
         )
 
 
+def segment(value: object) -> str:
+    """``value`` as one URL path segment: '/', '?', '#', '..' cannot change the route."""
+    return quote(str(value), safe="")
+
+
 class HandoffClient:
-    """Small, explicit wrapper around the service's JSON API (bot token)."""
+    """Small, explicit wrapper around the service's JSON API (bot token).
+
+    Every bot route is scoped by conversation id, so no call ever takes a ticket
+    reference from what a user typed.
+    """
 
     def __init__(
         self, settings: ClientSettings | None = None, session: requests.Session | None = None
@@ -82,13 +128,11 @@ class HandoffClient:
 
     def _request(
         self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None,
-        retry: bool = True,
     ) -> dict[str, Any]:
         settings = self.settings
-        attempts = settings.retries if retry else 1
         all_headers = {"Authorization": f"Bearer {settings.bot_token}", **(headers or {})}
-        last_error: Exception | None = None
-        for attempt in range(attempts):
+        last_error = HandoffUnavailable("no attempt made")
+        for attempt in range(max(1, settings.retries)):
             if attempt:
                 time.sleep(settings.backoff * (2 ** (attempt - 1)))
             try:
@@ -97,18 +141,28 @@ class HandoffClient:
                     timeout=settings.timeout,
                 )
             except requests.RequestException as error:
-                last_error = error
+                last_error = HandoffUnavailable(type(error).__name__)
                 continue
-            if response.status_code >= 500:
-                last_error = HandoffUnavailable(f"{response.status_code} from {path}")
+            status = response.status_code
+            if status == 429:
+                # The service asked us to wait: waiting here would only hold the caller.
+                last_error = HandoffUnavailable(
+                    f"429 from {path}", status=429, retry_after=_retry_after(response)
+                )
+                break
+            if status >= 500:
+                last_error = HandoffUnavailable(
+                    f"{status} from {path}", status=status, retry_after=_retry_after(response)
+                )
                 continue
-            if response.status_code == 404:
-                raise TicketNotFound(path)
-            if response.status_code >= 400:
-                raise HandoffRejected(response.status_code, _detail(response))
-            return response.json()
+            if status >= 400:
+                raise _refusal(response)
+            try:
+                return response.json()
+            except ValueError as error:
+                raise HandoffError(f"{status} from {path}: body is not JSON") from error
         logger.warning("Handoff service unavailable for %s %s: %s", method, path, last_error)
-        raise HandoffUnavailable(str(last_error))
+        raise last_error
 
     def create_ticket(self, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Create (or, for a known key, fetch again) the ticket; safe to retry."""
@@ -117,24 +171,77 @@ class HandoffClient:
         )
 
     def conversation_ticket(self, conversation_id: str) -> dict[str, Any]:
-        """The conversation's active ticket, or its latest one."""
-        return self._request("GET", f"/api/conversations/{conversation_id}/ticket")
+        """The conversation's active ticket, or its latest one (``TicketNotFound`` if none)."""
+        return self._request("GET", f"/api/conversations/{segment(conversation_id)}/ticket")
 
-    def relay_user_message(self, ref: str, text: str, external_id: str | None) -> dict[str, Any]:
-        """Append a user's message to the ticket's transcript (idempotent by ``external_id``)."""
+    def relay_user_message(
+        self, conversation_id: str, text: str, external_id: str | None
+    ) -> dict[str, Any]:
+        """Append a user's message to the conversation's open ticket (idempotent by id).
+
+        404 (no ticket) raises ``TicketNotFound``; 409 (ticket no longer open) a
+        ``HandoffRejected`` with ``error_code`` ``ticket_not_open``.
+        """
         return self._request(
-            "POST", f"/api/tickets/{ref}/user-messages",
+            "POST", f"/api/conversations/{segment(conversation_id)}/user-messages",
             json={"text": text, "external_id": external_id},
         )
 
-    def rate(self, ref: str, score: int) -> dict[str, Any]:
-        """Store the user's 1-5 rating on a resolved ticket."""
-        return self._request("POST", f"/api/tickets/{ref}/rating", json={"score": score})
+    def rate(self, conversation_id: str, score: int) -> dict[str, Any]:
+        """Store the user's 1-5 rating on the conversation's latest resolved ticket."""
+        return self._request(
+            "POST", f"/api/conversations/{segment(conversation_id)}/rating",
+            json={"score": score},
+        )
+
+    def agent_message(self, conversation_id: str, message_id: int | str) -> dict[str, Any]:
+        """One agent message of this conversation's tickets (``TicketNotFound`` otherwise)."""
+        return self._request(
+            "GET",
+            f"/api/conversations/{segment(conversation_id)}/messages/{segment(message_id)}",
+        )
 
 
-def _detail(response: requests.Response) -> str:
+def _body(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
-    return str(body.get("detail") or body.get("error") or body)[:200]
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _refusal(response: requests.Response) -> HandoffRejected:
+    body = _body(response)
+    detail = str(body.get("detail") or body.get("error") or response.text or "")[:200]
+    code = body.get("error")
+    field = body.get("field")
+    code = str(code)[:64] if code else None
+    field = str(field)[:64] if field else None
+    if response.status_code == 404:
+        return TicketNotFound(detail, error_code=code or "not_found", field=field)
+    return HandoffRejected(response.status_code, detail, error_code=code, field=field)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds from the Retry-After header (seconds or HTTP date), else the body's hint."""
+    header = response.headers.get("Retry-After")
+    seconds: float | None = None
+    if header:
+        try:
+            seconds = float(header)
+        except ValueError:
+            try:
+                moment = parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                moment = None
+            if moment is not None:
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=timezone.utc)
+                seconds = (moment - datetime.now(timezone.utc)).total_seconds()
+    if seconds is None:
+        hint = _body(response).get("retry_after")
+        if isinstance(hint, (int, float)) and not isinstance(hint, bool):
+            seconds = float(hint)
+    if seconds is None or seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

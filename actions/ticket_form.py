@@ -111,7 +111,7 @@ class ValidateTicketForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A time or date as the user says it, or 'don't remember'."""
         text = str(value).strip()
-        if fields.is_unknown_time(text) or fields.is_skip(text):
+        if fields.is_unknown_time(text) or _skipped(text):
             return {"ticket_occurred_at": fields.SKIPPED}
         if not fields.looks_like_time(text):
             dispatcher.utter_message(response="utter_invalid_time")
@@ -123,7 +123,7 @@ class ValidateTicketForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A well-formed transaction hash, or 'skip'."""
         text = str(value).strip()
-        if fields.is_skip(text):
+        if _skipped(text):
             return {"ticket_tx_hash": fields.SKIPPED}
         facts = _first_facts(text)
         candidate = facts.get("tx_hash")
@@ -147,7 +147,7 @@ class ValidateTicketForm(FormValidationAction):
     ) -> dict[str, Any]:
         """An address valid for its chain (EIP-55 when mixed case), or 'skip'."""
         text = str(value).strip()
-        if fields.is_skip(text):
+        if _skipped(text):
             return {"ticket_wallet_address": fields.SKIPPED}
         candidate = _first_facts(text).get("address") or text
         try:
@@ -167,13 +167,22 @@ class ValidateTicketForm(FormValidationAction):
     ) -> dict[str, Any]:
         """An e-mail address for the reply, or 'skip' (the agent then answers in this chat)."""
         text = str(value).strip()
-        if fields.is_skip(text):
+        if _skipped(text):
             return {"ticket_email": fields.SKIPPED}
         email = fields.email_in(text) or text
         if not fields.valid_email(email):
             dispatcher.utter_message(response="utter_invalid_email")
             return {"ticket_email": None}
         return {"ticket_email": email}
+
+
+def _skipped(text: str) -> bool:
+    """'skip' as the user says it, or the marker a skipped field keeps.
+
+    The form checks every filled field again when it is re-opened (after the
+    service refused one field), so the stored marker must pass as a skip.
+    """
+    return text == fields.SKIPPED or fields.is_skip(text)
 
 
 def _first_facts(text: str) -> dict[str, str]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff_client import HandoffUnavailable, TicketNotFound
+from actions.handoff_client import HandoffRejected, HandoffUnavailable, TicketNotFound
 from actions.outbox import TICKET
 from actions.runtime import ServiceAction
 from actions.ticket_form import language_of
+
+logger = logging.getLogger(__name__)
 
 STATUS_LABELS = {
     "open": ("已提交，等待客服接单", "submitted, waiting for an agent"),
@@ -55,6 +58,10 @@ class ActionCheckTicketStatus(ServiceAction):
             dispatcher.utter_message(response="utter_no_ticket_yet")
             return []
         except HandoffUnavailable:
+            dispatcher.utter_message(response="utter_service_unreachable")
+            return []
+        except HandoffRejected as rejected:
+            logger.error("Ticket lookup of %s refused: %s", tracker.sender_id, rejected)
             dispatcher.utter_message(response="utter_service_unreachable")
             return []
         dispatcher.utter_message(

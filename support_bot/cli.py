@@ -140,6 +140,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_outbox_list(args: argparse.Namespace) -> int:
+    """List the outbox's dead letters and pending entries (never their text)."""
+    from support_bot.outbox_admin import outbox_path, run_list
+
+    run_list(outbox_path(args.path, _project(args)), _say)
+    return EXIT_OK
+
+
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    """Move dead letters back to the queue; the action server sends them again."""
+    from support_bot.outbox_admin import outbox_path, run_retry
+
+    run_retry(outbox_path(args.path, _project(args)), args.key, args.all, _say)
+    return EXIT_OK
+
+
 def _add_window(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", required=True, help="first day (UTC), e.g. 2026-11-01")
     parser.add_argument("--until", help="last day, included (UTC); default: now")
@@ -164,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="support-bot",
         description="Maintainers' loop: export what the assistant did not handle well, "
-        "label it, import it, retrain, evaluate, promote, and report.",
+        "label it, import it, retrain, evaluate, promote, and report; "
+        "inspect and retry the action server's outbox.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -222,6 +239,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_window(report)
     report.add_argument("--out", help="report folder; default: reports/report-<date>")
     report.set_defaults(func=cmd_report)
+
+    outbox = commands.add_parser(
+        "outbox", help="what the action server could not deliver to the handoff service"
+    )
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    where = argparse.ArgumentParser(add_help=False, parents=[common])
+    where.add_argument(
+        "--path",
+        help="the outbox file; default: $OUTBOX_PATH, else state/outbox.db in the project",
+    )
+    listing = outbox_commands.add_parser(
+        "list", parents=[where], help="dead letters and pending entries (no message text)"
+    )
+    listing.set_defaults(func=cmd_outbox_list)
+    retry = outbox_commands.add_parser(
+        "retry", parents=[where], help="move dead letters back to the queue"
+    )
+    retry.add_argument("key", nargs="?", help="the dead letter's key (see `outbox list`)")
+    retry.add_argument("--all", action="store_true", help="every dead letter")
+    retry.set_defaults(func=cmd_outbox_retry)
     return parser
 
 

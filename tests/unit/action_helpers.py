@@ -204,7 +204,10 @@ class FakeHandoffClient:
 
     ``create_errors`` are raised by successive ``create_ticket`` calls before it
     succeeds; ``tickets`` maps a conversation id to what the service would return
-    for it (missing -> ``TicketNotFound``); ``unavailable`` makes every call fail.
+    for it (missing -> ``TicketNotFound``); ``messages`` maps (conversation id,
+    message id) to an agent message (missing -> ``TicketNotFound``);
+    ``unavailable`` makes every call fail; ``*_errors`` are raised by successive
+    calls of that method.
     """
 
     def __init__(
@@ -213,18 +216,25 @@ class FakeHandoffClient:
         ref: str = "T-000123",
         create_errors: list[Exception] | None = None,
         tickets: dict[str, dict[str, Any]] | None = None,
+        messages: dict[tuple[str, int], dict[str, Any]] | None = None,
         unavailable: bool = False,
         relay_errors: list[Exception] | None = None,
+        rate_errors: list[Exception] | None = None,
+        lookup_errors: list[Exception] | None = None,
     ) -> None:
         self.ref = ref
         self.create_errors = list(create_errors or [])
         self.relay_errors = list(relay_errors or [])
+        self.rate_errors = list(rate_errors or [])
+        self.lookup_errors = list(lookup_errors or [])
         self.tickets = dict(tickets or {})
+        self.messages = dict(messages or {})
         self.unavailable = unavailable
         self.created: list[tuple[dict[str, Any], str]] = []
         self.lookups: list[str] = []
         self.relayed: list[tuple[str, str, str | None]] = []
         self.ratings: list[tuple[str, int]] = []
+        self.fetched: list[tuple[str, int | str]] = []
 
     def _check_up(self) -> None:
         if self.unavailable:
@@ -240,26 +250,43 @@ class FakeHandoffClient:
     def conversation_ticket(self, conversation_id: str) -> dict[str, Any]:
         self.lookups.append(conversation_id)
         self._check_up()
+        if self.lookup_errors:
+            raise self.lookup_errors.pop(0)
         if conversation_id not in self.tickets:
             raise TicketNotFound(f"/api/conversations/{conversation_id}/ticket")
         return self.tickets[conversation_id]
 
-    def relay_user_message(self, ref: str, text: str, external_id: str | None) -> dict[str, Any]:
-        self.relayed.append((ref, text, external_id))
+    def relay_user_message(
+        self, conversation_id: str, text: str, external_id: str | None
+    ) -> dict[str, Any]:
+        self.relayed.append((conversation_id, text, external_id))
         self._check_up()
         if self.relay_errors:
             raise self.relay_errors.pop(0)
-        return {"ref": ref, "text": text}
+        return {"conversation_id": conversation_id, "text": text}
 
-    def rate(self, ref: str, score: int) -> dict[str, Any]:
-        self.ratings.append((ref, score))
+    def rate(self, conversation_id: str, score: int) -> dict[str, Any]:
+        self.ratings.append((conversation_id, score))
         self._check_up()
-        return {"ref": ref, "csat": score}
+        if self.rate_errors:
+            raise self.rate_errors.pop(0)
+        return {"conversation_id": conversation_id, "csat": score}
+
+    def agent_message(self, conversation_id: str, message_id: int | str) -> dict[str, Any]:
+        self.fetched.append((conversation_id, message_id))
+        self._check_up()
+        try:
+            return self.messages[(conversation_id, int(message_id))]
+        except (KeyError, ValueError):
+            raise TicketNotFound("no such agent message") from None
 
 
-def rejected(detail: str = "title: too short", status: int = 422) -> HandoffRejected:
-    """The service's answer to an invalid ticket."""
-    return HandoffRejected(status, detail)
+def rejected(
+    detail: str = "title: too short", status: int = 422, *, error_code: str | None = None,
+    field: str | None = None,
+) -> HandoffRejected:
+    """The service's answer to an invalid request."""
+    return HandoffRejected(status, detail, error_code=error_code, field=field)
 
 
 class FakeFlusher:

@@ -6,15 +6,17 @@ import secrets
 
 import base58
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions import ticket_fields as fields
 from actions.conversation_summary import build_summary, transcript
 from actions.escalation import (
+    REFUSED_FIELDS,
     ActionCorrectTicketField,
     ActionResetTicketForm,
     ActionStartTicket,
     ActionSubmitTicket,
+    app_user_id_of,
     escalation_reason,
     idempotency_key,
     prefilled_slots,
@@ -22,15 +24,18 @@ from actions.escalation import (
 )
 from actions.handoff_client import HandoffUnavailable
 from actions.outbox import TICKET, Outbox
-from actions.ticket_form import FORM_SLOTS
+from actions.ticket_form import FORM_SLOTS, ValidateTicketForm
 from tests.unit.action_helpers import (
     FakeFlusher,
     FakeHandoffClient,
     action_event,
+    domain,
     make_tracker,
     rejected,
     responses,
     run_action,
+    slot_event,
+    slot_sets,
     user_event,
     user_turn,
     utter,
@@ -472,3 +477,149 @@ def test_reset_clears_every_form_slot():
     events, dispatcher = run_action(ActionResetTicketForm(), tracker)
     assert events == RESET
     assert dispatcher.messages == []
+
+
+# --------------------------------------------------------------------------- the app's user id
+
+
+def with_metadata(events: list, metadata: dict) -> list:
+    """``events`` whose last user message carries ``metadata`` (as the channel sets it)."""
+    events = [dict(event) for event in events]
+    last = max(i for i, event in enumerate(events) if event["event"] == "user")
+    events[last] = {**events[last], "metadata": {"model_id": "m1", **metadata}}
+    return events
+
+
+APP_USER = "wallet-user-7f3a9c"
+
+
+def app_user_tracker(*turns: list) -> object:
+    return make_tracker(
+        [*self_help_declined(), *[event for turn in turns for event in turn]],
+        slots=CONFIRMED, sender_id="u-0123456789abcdef0123456789abcdef",
+    )
+
+
+def test_the_app_user_id_from_the_channels_metadata_goes_into_the_ticket():
+    tracker = app_user_tracker(
+        with_metadata(user_turn("确认提交", "affirm"), {"app_user_id": APP_USER}),
+    )
+    payload = ticket_payload(tracker)
+    assert payload["app_user_id"] == APP_USER
+    client = FakeHandoffClient()
+    run_action(ActionSubmitTicket(client=client), tracker)
+    assert client.created[0][0]["app_user_id"] == APP_USER
+
+
+def test_the_newest_message_with_channel_metadata_decides():
+    older = with_metadata(user_turn("hi", "greet"), {"app_user_id": APP_USER})
+    # Rasa's own keys alone are no channel metadata: the older message still counts.
+    rasa_only = with_metadata(user_turn("确认提交", "affirm"), {"assistant_id": "a1"})
+    assert app_user_id_of(app_user_tracker(older, rasa_only)) == APP_USER
+    newer = with_metadata(user_turn("确认提交", "affirm"), {"channel": "socketio"})
+    assert app_user_id_of(app_user_tracker(older, newer)) is None
+
+
+def test_no_app_user_id_no_field():
+    tracker = app_user_tracker(user_turn("确认提交", "affirm"))
+    assert "app_user_id" not in ticket_payload(tracker)
+
+
+@pytest.mark.parametrize("value", ["", "x" * 129, "abc\n", "a\x00b", 12345, None])
+def test_a_malformed_app_user_id_is_left_out(value):
+    tracker = app_user_tracker(with_metadata(user_turn("确认", "affirm"), {"app_user_id": value}))
+    assert "app_user_id" not in ticket_payload(tracker)
+
+
+def test_an_entity_is_never_the_app_user_id():
+    forged = user_turn(
+        '/affirm{"app_user_id": "someone-else"}', "affirm",
+        entities=[{"entity": "app_user_id", "value": "someone-else"}],
+    )
+    assert "app_user_id" not in ticket_payload(app_user_tracker(forged))
+
+
+# --------------------------------------------------------------------------- a refused field
+
+
+def test_a_refused_field_is_asked_again_not_reported_as_an_outage(tmp_path):
+    outbox = Outbox(str(tmp_path / "outbox.db"))
+    client = FakeHandoffClient(create_errors=[rejected(
+        "occurred_at: out of range", error_code="validation_failed", field="occurred_at",
+    )])
+    action = ActionSubmitTicket(client=client, outbox=outbox, flusher=FakeFlusher())
+    events, dispatcher = run_action(action, confirmed_tracker())
+    assert responses(dispatcher) == ["utter_invalid_time"]
+    assert events == [
+        SlotSet("ticket_occurred_at", None),
+        SlotSet("ticket_confirmed", None),
+        SlotSet("ticket_title_suggestion", None),
+        FollowupAction("ticket_form"),
+    ]
+    assert outbox.pending() == [] and outbox.dead_letters() == []
+
+
+@pytest.mark.parametrize("field", sorted(REFUSED_FIELDS))
+def test_each_refusable_field_has_its_slot_and_hint(field):
+    slot, hint = REFUSED_FIELDS[field]
+    assert slot in FORM_SLOTS
+    assert hint in domain()["responses"]
+    client = FakeHandoffClient(create_errors=[rejected(error_code="validation_failed",
+                                                       field=field)])
+    events, dispatcher = run_action(ActionSubmitTicket(client=client), confirmed_tracker())
+    assert responses(dispatcher) == [hint]
+    assert events[-1] == FollowupAction("ticket_form")
+    cleared = {e["name"] for e in events[:-1]}
+    assert {slot, "ticket_confirmed"} <= cleared
+    assert "escalation_reason" not in cleared and "ticket_problem" not in cleared
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        rejected(status=422, error_code="validation_failed", field="summary"),
+        rejected(status=422, error_code="validation_failed", field=None),
+        rejected(status=400, error_code="bad_request", field="occurred_at"),
+        rejected(status=409, error_code="conflict"),
+    ],
+)
+def test_a_refusal_the_user_cannot_fix_is_said_plainly(error):
+    client = FakeHandoffClient(create_errors=[error])
+    events, dispatcher = run_action(ActionSubmitTicket(client=client), confirmed_tracker())
+    assert responses(dispatcher) == ["utter_ticket_refused"]
+    assert events == RESET
+
+
+def test_the_refusal_is_logged_without_the_users_words(caplog):
+    client = FakeHandoffClient(create_errors=[rejected(
+        f"description: {SPECIFIC}", error_code="validation_failed", field="description",
+    )])
+    with caplog.at_level("DEBUG"):
+        run_action(ActionSubmitTicket(client=client), confirmed_tracker())
+    assert "validation_failed" in caplog.text
+    assert SPECIFIC not in caplog.text and "USDT" not in caplog.text
+
+
+def test_the_reopened_form_keeps_every_other_answer_without_a_word():
+    """What Rasa does next: the form re-opens and checks the values it already has."""
+    slots = {**CONFIRMED, "ticket_email": fields.SKIPPED, "ticket_title": "我的 USDT 没到",
+             "ticket_title_suggestion": "USDT 提币未到账"}
+    tracker = confirmed_tracker(slots=slots)
+    client = FakeHandoffClient(create_errors=[rejected(error_code="validation_failed",
+                                                       field="occurred_at")])
+    events, _ = run_action(ActionSubmitTicket(client=client), tracker)
+    after = {**slots, **slot_sets(events[:-1])}
+    kept = {slot: after[slot] for slot in FORM_SLOTS if after.get(slot) is not None}
+    assert "ticket_occurred_at" not in kept and "ticket_confirmed" not in kept
+    reopened = make_tracker(
+        [*tracker.events, action_event("action_submit_ticket"), action_event("ticket_form"),
+         *[slot_event(slot, value) for slot, value in kept.items()]],
+        slots=after,
+        active_loop={"name": "ticket_form"},
+        sender_id=tracker.sender_id,
+    )
+    validated, dispatcher = run_action(ValidateTicketForm(), reopened)
+    assert dispatcher.messages == []
+    values = slot_sets(validated)
+    assert {slot: values[slot] for slot in kept} == kept
+    assert values.get("requested_slot") in (None, "ticket_occurred_at")

@@ -19,11 +19,14 @@ from typing import Any
 import pytest
 
 from actions.handoff_client import (
+    MAX_RETRY_AFTER_SECONDS,
     ClientSettings,
     HandoffClient,
+    HandoffError,
     HandoffRejected,
     HandoffUnavailable,
     TicketNotFound,
+    segment,
 )
 
 TOKEN = "bot-token-for-tests"
@@ -34,6 +37,7 @@ class Reply:
     status: int = 200
     body: Any = field(default_factory=dict)
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +83,8 @@ class ScriptedServer:
                         "text/plain" if isinstance(reply.body, str) else "application/json",
                     )
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except OSError:
@@ -152,15 +158,58 @@ def test_conversation_ticket(server):
     assert server.seen[0].headers["authorization"] == f"Bearer {TOKEN}"
 
 
-def test_relay_user_message_and_rating(server):
-    server.script(Reply(200, {"ok": True}))
+def test_relay_user_message_and_rating_go_by_conversation(server):
+    server.script(Reply(201, {"ok": True}))
     client = client_for(server.url)
-    client.relay_user_message("T-000003", "还在吗", "msg-5")
-    client.rate("T-000003", 5)
-    assert [(s.path, s.body) for s in server.seen] == [
-        ("/api/tickets/T-000003/user-messages", {"text": "还在吗", "external_id": "msg-5"}),
-        ("/api/tickets/T-000003/rating", {"score": 5}),
+    client.relay_user_message("conv-3", "还在吗", "msg-5")
+    client.rate("conv-3", 5)
+    assert [(s.method, s.path, s.body) for s in server.seen] == [
+        ("POST", "/api/conversations/conv-3/user-messages",
+         {"text": "还在吗", "external_id": "msg-5"}),
+        ("POST", "/api/conversations/conv-3/rating", {"score": 5}),
     ]
+    assert {s.headers["authorization"] for s in server.seen} == {f"Bearer {TOKEN}"}
+
+
+def test_agent_message_is_fetched_from_the_conversation(server):
+    message = {"id": 42, "author": "agent", "author_name": "Alice", "text": "您好",
+               "created_at": "2026-11-05T09:00:00Z", "ticket_ref": "T-000003"}
+    server.script(Reply(200, message))
+    assert client_for(server.url).agent_message("conv-3", 42) == message
+    assert [(s.method, s.path) for s in server.seen] == [
+        ("GET", "/api/conversations/conv-3/messages/42"),
+    ]
+
+
+HOSTILE_ID = "x/../../tickets/T-000001?"
+QUOTED_ID = "x%2F..%2F..%2Ftickets%2FT-000001%3F"
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda c: c.conversation_ticket(HOSTILE_ID), f"/api/conversations/{QUOTED_ID}/ticket"),
+        (lambda c: c.relay_user_message(HOSTILE_ID, "hi", "m1"),
+         f"/api/conversations/{QUOTED_ID}/user-messages"),
+        (lambda c: c.rate(HOSTILE_ID, 4), f"/api/conversations/{QUOTED_ID}/rating"),
+        (lambda c: c.agent_message(HOSTILE_ID, "7/../../8?x=1#y"),
+         f"/api/conversations/{QUOTED_ID}/messages/7%2F..%2F..%2F8%3Fx%3D1%23y"),
+    ],
+)
+def test_every_id_in_a_url_is_one_quoted_segment(server, call, expected):
+    server.script(Reply(200, {"ref": "T-000001"}))
+    call(client_for(server.url))
+    [request] = server.seen
+    assert request.path == expected
+    prefix = "/api/conversations/"
+    assert request.path[len(prefix):].split("/")[0] == QUOTED_ID
+    assert "?" not in request.path
+
+
+def test_segment_quotes_everything_but_the_safe_alphabet():
+    assert segment("u-0123abcd_XYZ") == "u-0123abcd_XYZ"
+    assert segment("a b/c?d#e%f") == "a%20b%2Fc%3Fd%23e%25f"
+    assert segment(17) == "17"
 
 
 def test_settings_from_the_environment(monkeypatch):
@@ -232,3 +281,87 @@ def test_rejection_detail_from_an_error_field_or_plain_text(server):
         client.rate("T-000001", 5)
     assert (first.value.status, first.value.detail) == (409, "already rated")
     assert (second.value.status, second.value.detail) == (400, "bad request body")
+
+
+def test_404_is_a_refusal_carrying_the_services_code(server):
+    server.script(Reply(404, {"error": "not_found", "detail": "no such message", "field": None}))
+    with pytest.raises(HandoffRejected) as caught:
+        client_for(server.url).agent_message("conv-1", 99)
+    assert isinstance(caught.value, TicketNotFound)
+    assert (caught.value.status, caught.value.error_code) == (404, "not_found")
+
+
+def test_422_carries_status_error_code_and_field(server):
+    server.script(Reply(422, {
+        "error": "validation_failed", "detail": "occurred_at: out of range", "field": "occurred_at",
+    }))
+    with pytest.raises(HandoffRejected) as caught:
+        client_for(server.url).create_ticket(TICKET, "conv-1:msg-6")
+    error = caught.value
+    assert (error.status, error.error_code, error.field) == (
+        422, "validation_failed", "occurred_at",
+    )
+    assert error.detail == "occurred_at: out of range"
+    assert len(server.seen) == 1
+
+
+def test_the_refusals_text_stays_out_of_its_message(server):
+    # The detail may quote what was sent (the user's words): str() is what gets logged.
+    server.script(Reply(409, {"error": "ticket_not_open", "detail": "我的助记词是 …"}))
+    with pytest.raises(HandoffRejected) as caught:
+        client_for(server.url).relay_user_message("conv-1", "我的助记词是 …", "m1")
+    assert str(caught.value) == "409 ticket_not_open"
+    assert "助记词" not in str(caught.value)
+
+
+def test_429_is_unavailable_at_once_with_the_retry_after_hint(server):
+    server.script(Reply(
+        429, {"error": "rate_limited", "detail": "too many tickets", "retry_after": 60},
+        headers={"Retry-After": "120"},
+    ))
+    with pytest.raises(HandoffUnavailable) as caught:
+        client_for(server.url).create_ticket(TICKET, "conv-1:msg-7")
+    assert (caught.value.status, caught.value.retry_after) == (429, 120.0)
+    assert len(server.seen) == 1  # waiting is the caller's choice, not a sleep in here
+
+
+def test_429_without_the_header_uses_the_bodys_hint(server):
+    server.script(Reply(429, {"error": "rate_limited", "retry_after": 30}))
+    with pytest.raises(HandoffUnavailable) as caught:
+        client_for(server.url).rate("conv-1", 5)
+    assert caught.value.retry_after == 30.0
+
+
+def test_retry_after_as_an_http_date_and_a_silly_value(server):
+    server.script(
+        Reply(503, {}, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+        Reply(503, {}, headers={"Retry-After": "99999999"}),
+    )
+    client = HandoffClient(ClientSettings(base_url=server.url, bot_token=TOKEN, retries=1))
+    with pytest.raises(HandoffUnavailable) as past:
+        client.conversation_ticket("conv-1")
+    with pytest.raises(HandoffUnavailable) as huge:
+        client.conversation_ticket("conv-1")
+    assert (past.value.status, past.value.retry_after) == (503, 0.0)
+    assert huge.value.retry_after == MAX_RETRY_AFTER_SECONDS
+
+
+def test_5xx_after_the_last_retry_keeps_its_status(server):
+    server.script(Reply(502, "bad gateway"))
+    with pytest.raises(HandoffUnavailable) as caught:
+        client_for(server.url).conversation_ticket("conv-1")
+    assert (caught.value.status, caught.value.retry_after) == (502, None)
+    assert len(server.seen) == 3
+
+
+def test_no_answer_at_all_has_no_status():
+    with pytest.raises(HandoffUnavailable) as caught:
+        client_for(f"http://127.0.0.1:{free_port()}").conversation_ticket("conv-1")
+    assert caught.value.status is None
+
+
+def test_a_body_that_is_not_json_is_an_error_not_a_crash(server):
+    server.script(Reply(200, "<html>proxy login</html>"))
+    with pytest.raises(HandoffError) as caught:
+        client_for(server.url).conversation_ticket("conv-1")
+    assert not isinstance(caught.value, (HandoffRejected, HandoffUnavailable))

@@ -31,6 +31,7 @@ from tests.unit.action_helpers import (
     make_tracker,
     responses,
     run_action,
+    slot_sets,
     user_turn,
     utter,
 )
@@ -496,3 +497,13 @@ def test_summary_in_english_names_the_category_in_english():
 def test_summary_without_category():
     tracker = make_tracker([], slots={"language": "zh"})
     assert summary_fields(tracker, "zh")["category"] == "—"
+
+
+@pytest.mark.parametrize(
+    "slot", ["ticket_occurred_at", "ticket_tx_hash", "ticket_wallet_address", "ticket_email"],
+)
+def test_a_field_kept_as_skipped_stays_skipped_when_checked_again(slot):
+    # The form checks filled fields again when it is re-opened after a refusal.
+    events, dispatcher = validate(slot, fields.SKIPPED, intent="affirm")
+    assert slot_sets(events)[slot] == fields.SKIPPED
+    assert dispatcher.messages == []
