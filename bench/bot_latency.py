@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +111,14 @@ class Target:
     name: str
     base_url: str
     turns: Sequence[Turn]
+    # Ours binds each conversation to a session token (the starter bot takes none).
+    session_token: Callable[[str], str] | None = None
+
+    def headers(self, sender: str) -> dict[str, str]:
+        """The headers one message of conversation ``sender`` needs."""
+        if self.session_token is None:
+            return {}
+        return {"Authorization": f"Bearer {self.session_token(sender)}"}
 
     @property
     def webhook(self) -> str:
@@ -158,11 +166,13 @@ def send(
     session: requests.Session, target: Target, sender: str, turn: Turn
 ) -> tuple[float, str | None]:
     """Send one message; return its latency in ms and the reason it was wrong, if it was."""
+    headers = target.headers(sender)
     started = time.perf_counter()
     try:
         response = session.post(
             target.webhook,
             json={"sender": sender, "message": turn.message},
+            headers=headers,
             timeout=REQUEST_TIMEOUT,
         )
         elapsed = (time.perf_counter() - started) * 1000.0
@@ -363,7 +373,7 @@ def measure_ours(model: Path, args: argparse.Namespace) -> Result:
         intent_check = Result("ours")
         check_intents(stack.rasa_url, stack.auth_token, turns, intent_check)
         print(f"ours: measuring (load average {load_average()})")
-        result = measure(Target("ours", stack.rasa_url, turns), args)
+        result = measure(Target("ours", stack.rasa_url, turns, stack.session_token), args)
     result.wrong += intent_check.wrong
     result.wrong_examples = intent_check.wrong_examples + result.wrong_examples
     return result

@@ -183,7 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"# load average before: {load_average()}", flush=True)
     shutil.rmtree(WORKDIR, ignore_errors=True)
-    with running_stack(WORKDIR, args.model, handoff=True) as stack:
+    # Hundreds of messages in one conversation, faster than any person types.
+    unlimited = {"CHAT_MESSAGES_PER_CONVERSATION": "1000000/minute"}
+    with running_stack(WORKDIR, args.model, handoff=True, env=unlimited) as stack:
         results = run(stack, args)
     print(f"# load average after: {load_average()}", flush=True)
     missed = False

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,10 +68,22 @@ class Received:
 class SocketChatUser:
     """One conversation over the socket.io channel, as the widget has it."""
 
-    def __init__(self, rasa_url: str, session_id: str | None = None) -> None:
-        """Talk to the Rasa server at ``rasa_url``; a fresh session id unless one is given."""
+    def __init__(
+        self, rasa_url: str, session_id: str | None = None, session_token: str | None = None,
+        user_token: str | None = None,
+    ) -> None:
+        """Talk to the Rasa server at ``rasa_url``.
+
+        With no arguments the server opens a new conversation. ``session_id`` and
+        ``session_token`` resume one; ``user_token`` is the wallet app's signed
+        token for its logged-in user. The server's ``session_confirm`` decides:
+        :attr:`session_id` and :attr:`session_token` are what it confirmed.
+        """
         self.rasa_url = rasa_url.rstrip("/")
-        self.session_id = session_id or uuid.uuid4().hex
+        self.session_id = session_id
+        self.session_token = session_token
+        self.user_token = user_token
+        self.last_ack: Any = None
         self.received: list[Received] = []
         self._changed = threading.Condition()
         self._confirmed = threading.Event()
@@ -93,7 +104,10 @@ class SocketChatUser:
             self.rasa_url, transports=["polling"], socketio_path="/socket.io", wait_timeout=timeout
         )
         self._client = client
-        client.emit("session_request", {"session_id": self.session_id})
+        request = {"session_id": self.session_id, "session_token": self.session_token}
+        if self.user_token:
+            request["user_token"] = self.user_token
+        client.emit("session_request", request)
         if not self._confirmed.wait(timeout):
             raise UnexpectedReply(f"no session_confirm within {timeout} s")
         return self
@@ -110,8 +124,15 @@ class SocketChatUser:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _on_session_confirm(self, _data: Any) -> None:
+    def _on_session_confirm(self, data: Any) -> None:
+        if isinstance(data, dict):
+            self.session_id = data.get("session_id")
+            self.session_token = data.get("session_token")
         self._confirmed.set()
+
+    def _message(self, text: str) -> dict[str, Any]:
+        return {"message": text, "session_id": self.session_id,
+                "session_token": self.session_token}
 
     def _on_bot_uttered(self, data: Any) -> None:
         at = time.perf_counter()
@@ -142,9 +163,7 @@ class SocketChatUser:
         if self._client is None:
             raise RuntimeError("connect() first")
         mark = self.mark()
-        self._client.call(
-            "user_uttered", {"message": text, "session_id": self.session_id}, timeout=timeout
-        )
+        self.last_ack = self._client.call("user_uttered", self._message(text), timeout=timeout)
         return mark
 
     def send(self, text: str) -> threading.Event:
@@ -153,9 +172,7 @@ class SocketChatUser:
             raise RuntimeError("connect() first")
         handled = threading.Event()
         self._client.emit(
-            "user_uttered",
-            {"message": text, "session_id": self.session_id},
-            callback=lambda *_args: handled.set(),
+            "user_uttered", self._message(text), callback=lambda *_args: handled.set()
         )
         return handled
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import requests
 
+from addons.channels.sessions import SessionIssuer
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_MODEL = ROOT / "models" / "current.tar.gz"
@@ -114,19 +116,24 @@ class Stack:
     handoff_bot_token: str | None = None
     handoff_database_url: str | None = None
     handoff_port: int | None = None
+    session_secret: str = ""
 
     def process(self, name: str) -> Process:
         """The running process called ``name`` ("rasa", "actions", "handoff")."""
         return next(p for p in self.processes if p.name == name)
 
-    def add_agent(self, name: str) -> str:
-        """Create a support agent in the handoff service's database; return its token."""
+    def run_handoff_cli(self, *args: str) -> str:
+        """Run ``handoff-service ARGS`` against this stack's database; its standard output."""
         result = subprocess.run(
-            [sys.executable, "-m", "handoff_service", "agent", "add", name],
+            [sys.executable, "-m", "handoff_service", *args],
             cwd=ROOT, env={**os.environ, **QUIET_ENV, **self.extra_env},
             capture_output=True, text=True, check=True, timeout=60,
         )
-        return result.stdout.strip().splitlines()[-1].split()[-1]
+        return result.stdout
+
+    def add_agent(self, name: str) -> str:
+        """Create a support agent in the handoff service's database; return its token."""
+        return self.run_handoff_cli("agent", "add", name).strip().splitlines()[-1].split()[-1]
 
     def start_handoff(self) -> Process:
         """(Re)start the handoff service on its port, e.g. after a test stopped it."""
@@ -145,13 +152,26 @@ class Stack:
         """The REST channel's webhook."""
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
-    def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
-        """Send a message over the REST channel; return the bot's messages."""
-        response = requests.post(
-            self.rest_webhook, json={"sender": sender, "message": text}, timeout=timeout
+    def session_token(self, sender: str, app_user_id: str | None = None) -> str:
+        """A session token for conversation ``sender``, signed as the channel signs them.
+
+        The tests hold the server's secret, as the deployment does; a browser
+        only ever gets a token the server issued for a conversation it chose.
+        """
+        return SessionIssuer(self.session_secret).issue(sender, app_user_id).token
+
+    def post(self, sender: str, message: object, timeout: float = 30) -> requests.Response:
+        """POST one message body to the REST webhook as conversation ``sender``."""
+        return requests.post(
+            self.rest_webhook, json={"sender": sender, "message": message}, timeout=timeout,
+            headers={"Authorization": f"Bearer {self.session_token(sender)}"},
         )
+
+    def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
+        """Send a message over the REST channel as conversation ``sender``; the bot's answers."""
+        response = self.post(sender, text, timeout)
         response.raise_for_status()
-        return response.json()
+        return list(response.json())
 
     def tracker(self, sender: str) -> dict:
         """The conversation as Rasa's HTTP API returns it."""
@@ -186,16 +206,17 @@ def write_endpoints(path: Path, actions_port: int, profile: str = "default") -> 
     return path
 
 
-def rasa_run_arguments(model: Path, token: str, port: int, endpoints: Path) -> list[str]:
+def rasa_run_arguments(
+    model: Path, port: int, endpoints: Path, credentials: Path = ROOT / "credentials.yml"
+) -> list[str]:
     """The ``rasa run`` arguments of the test stack's Rasa server.
 
-    The token is joined to its option: a generated token may start with "-",
-    and given as a separate argument it would be read as another option.
+    The auth token, the interface and the allowed origins come from the
+    environment (``addons.server`` adds them), never from the command line.
     """
     return [
-        "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
-        "--port", str(port), "--cors", "*", "--endpoints", str(endpoints),
-        "--credentials", str(ROOT / "credentials.yml"),
+        "run", "--model", str(model), "--enable-api", "--port", str(port),
+        "--endpoints", str(endpoints), "--credentials", str(credentials),
     ]
 
 
@@ -216,6 +237,7 @@ def running_stack(
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = free_port(), free_port()
     token = secrets.token_urlsafe(16)
+    session_secret = secrets.token_urlsafe(32)
     tracker_url = tracker_store_url or f"sqlite:///{workdir / 'tracker.db'}"
     handoff_port = free_port()
     handoff_db = handoff_database_url or f"sqlite:///{workdir / 'handoff.db'}"
@@ -230,6 +252,19 @@ def running_stack(
         "HANDOFF_HOST": "127.0.0.1",
         "HANDOFF_PORT": str(handoff_port),
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "CHAT_SESSION_SECRET": session_secret,
+        "CHAT_ALLOWED_ORIGINS": f"http://127.0.0.1:{handoff_port} http://localhost:{handoff_port}",
+        # Every test and benchmark client comes from 127.0.0.1 and many send faster
+        # than a person: the quotas are raised here and tested where they are the point.
+        "CHAT_MESSAGES_PER_CONVERSATION": "60/minute",
+        "CHAT_MESSAGES_PER_ADDRESS": "100000/minute",
+        "CHAT_SESSIONS_PER_ADDRESS": "100000/hour",
+        "HANDOFF_TICKETS_PER_HOUR": "1000",
+        "HANDOFF_ANON_CALLS_PER_MINUTE": "100000",
+        "HANDOFF_AGENT_CALLS_PER_MINUTE": "100000",
+        # Both servers listen on the loopback only, as `make run` has them.
+        "RASA_HOST": "127.0.0.1",
+        "SANIC_HOST": "127.0.0.1",
         **(env or {}),
     }
     endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, profile)
@@ -244,6 +279,7 @@ def running_stack(
         handoff_bot_token=run_env["HANDOFF_BOT_TOKEN"],
         handoff_database_url=handoff_db,
         handoff_port=handoff_port,
+        session_secret=run_env["CHAT_SESSION_SECRET"],
     )
     try:
         if handoff:
@@ -258,7 +294,7 @@ def running_stack(
         rasa = start_process(
             "rasa",
             [str(BIN / "python"), "-m", "addons.server",
-             *rasa_run_arguments(model, token, rasa_port, endpoints)],
+             *rasa_run_arguments(model, rasa_port, endpoints)],
             workdir, run_env,
         )
         stack.processes.append(rasa)

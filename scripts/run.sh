@@ -8,7 +8,11 @@ RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 HANDOFF_PORT=${HANDOFF_PORT:-8000}
 HOST=${PUBLIC_HOST:-localhost}
+# Tokens, databases and logs are this user's alone.
+umask 077
 mkdir -p state/logs
+# Also what an older checkout left readable.
+chmod -R go-rwx state
 
 # Secrets are made once per machine and kept out of git (state/ is ignored).
 secret() {
@@ -17,9 +21,15 @@ secret() {
 }
 export RASA_AUTH_TOKEN=${RASA_AUTH_TOKEN:-$(secret rasa_auth_token)}
 export HANDOFF_BOT_TOKEN=${HANDOFF_BOT_TOKEN:-$(secret handoff_bot_token)}
+export CHAT_SESSION_SECRET=${CHAT_SESSION_SECRET:-$(secret chat_session_secret)}
 export HANDOFF_URL=${HANDOFF_URL:-http://127.0.0.1:$HANDOFF_PORT}
+export HANDOFF_HOST=${HANDOFF_HOST:-127.0.0.1}
 export HANDOFF_PORT RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
 export PUBLIC_RASA_URL=${PUBLIC_RASA_URL:-http://$HOST:$RASA_PORT}
+# The widget is served by the handoff service: only that origin may open the chat.
+export CHAT_ALLOWED_ORIGINS=${CHAT_ALLOWED_ORIGINS:-http://$HOST:$HANDOFF_PORT http://127.0.0.1:$HANDOFF_PORT}
+# Rasa (addons.server) and the action server (rasa_sdk reads SANIC_HOST) stay on the loopback.
+export RASA_HOST=${RASA_HOST:-127.0.0.1} SANIC_HOST=${ACTIONS_HOST:-127.0.0.1}
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
 
 for port in "$RASA_PORT" "$ACTIONS_PORT" "$HANDOFF_PORT"; do
@@ -43,15 +53,19 @@ $BIN/python -m handoff_service serve >>state/logs/handoff.log 2>&1 &
 pids+=($!)
 $BIN/rasa run actions --actions actions --port "$ACTIONS_PORT" >state/logs/actions.log 2>&1 &
 pids+=($!)
-$BIN/python -m addons.server run --model models/current.tar.gz --enable-api --auth-token="$RASA_AUTH_TOKEN" \
-  --cors '*' --port "$RASA_PORT" --endpoints endpoints.yml --credentials credentials.yml \
+# The auth token, interface and CORS origins reach Rasa through the environment (see
+# addons/server.py), so the token never shows in `ps`.
+$BIN/python -m addons.server run --model models/current.tar.gz --enable-api \
+  --port "$RASA_PORT" --endpoints endpoints.yml --credentials credentials.yml \
   >state/logs/rasa.log 2>&1 &
 pids+=($!)
 
 echo "==> starting (logs in state/logs/) ..."
 ready=""
 for _ in $(seq 1 240); do
-  if curl -fsS "http://127.0.0.1:$RASA_PORT/status?token=$RASA_AUTH_TOKEN" 2>/dev/null | grep -q '"model_file"' \
+  # The URL goes to curl on its standard input: a token in its arguments would show in `ps`.
+  if printf 'url = "http://127.0.0.1:%s/status?token=%s"\n' "$RASA_PORT" "$RASA_AUTH_TOKEN" \
+       | curl -fsS -K - 2>/dev/null | grep -q '"model_file"' \
      && curl -fsS "http://127.0.0.1:$HANDOFF_PORT/api/health" >/dev/null 2>&1 \
      && curl -fsS "http://127.0.0.1:$ACTIONS_PORT/health" >/dev/null 2>&1; then
     ready=yes; break

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from devtools.agent_client import AgentClient
 from devtools.databases import DatabaseUnavailable, temporary_postgres_database
 from devtools.stack import DEFAULT_MODEL, QUIET_ENV, ROOT, Stack, running_stack
 
@@ -38,6 +39,25 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """Rasa + action server on free ports, tracker store in a fresh SQLite file."""
     with running_stack(tmp_path_factory.mktemp("stack"), trained_model) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def handoff_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Rasa, the action server and the handoff service, shared by the live-handoff and
+    security tests (started once per run)."""
+    with running_stack(
+        tmp_path_factory.mktemp("handoff-stack"), trained_model, handoff=True
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def bot(handoff_stack: Stack) -> Iterator[AgentClient]:
+    """The handoff service's API with the action server's bot token (conversation lookups)."""
+    assert handoff_stack.handoff_url is not None and handoff_stack.handoff_bot_token
+    client = AgentClient(handoff_stack.handoff_url, handoff_stack.handoff_bot_token)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

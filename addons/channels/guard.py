@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from addons.channels import payloads
 from support_core.secret_guard import redact
 
 logger = logging.getLogger(__name__)
@@ -16,6 +17,7 @@ MAX_MESSAGE_CHARS = 4000
 TX_HASH_SLOT_REQUEST = "ticket_tx_hash"
 _BARE_HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 SECRET_METADATA_KEY = "secret_redacted"
+APP_USER_METADATA_KEY = "app_user_id"
 
 
 class MessageRejected(ValueError):
@@ -65,26 +67,54 @@ def guard_text(raw: object, *, expecting_tx_hash: bool = False) -> GuardedText:
     return GuardedText(redaction.text, tuple(redaction.kinds))
 
 
-def with_secret_metadata(metadata: dict | None, guarded: GuardedText) -> dict:
-    """The message metadata, noting which kinds of secret were removed."""
-    merged = dict(metadata or {})
-    merged.pop(SECRET_METADATA_KEY, None)  # a client must not claim redactions
+def trusted_metadata(
+    metadata: object, guarded: GuardedText, app_user_id: str | None = None
+) -> dict:
+    """The message metadata: the client's, less what only the server may say.
+
+    The server notes which kinds of secret were removed and, for a wallet app's
+    logged-in user, who they are; a client claiming either is overruled.
+    """
+    merged = dict(metadata) if isinstance(metadata, dict) else {}
+    merged.pop(SECRET_METADATA_KEY, None)
+    merged.pop(APP_USER_METADATA_KEY, None)
     if guarded.secret_kinds:
         merged[SECRET_METADATA_KEY] = list(guarded.secret_kinds)
+    if app_user_id:
+        merged[APP_USER_METADATA_KEY] = app_user_id
     return merged
 
 
-async def tx_hash_expected(agent: Any, sender_id: str, raw: object) -> bool:
-    """Whether the bot just asked this conversation for a transaction hash.
+async def _tracker(agent: Any, sender_id: str) -> Any:
+    store = getattr(agent, "tracker_store", None) if agent is not None else None
+    return await store.retrieve(sender_id) if store is not None else None
 
-    Only then is an unlabelled 64-hex answer a hash rather than a private key.
-    The tracker is read only when the message holds such a string, so ordinary
-    messages cost nothing extra.
+
+async def screen_message(
+    agent: Any, sender_id: str, raw: object, allowed_payloads: frozenset[str]
+) -> GuardedText:
+    """Validate, redact and screen one user message of conversation ``sender_id``.
+
+    The conversation is read only when the message needs it: a bare 64-hex
+    string (a hash only if the bot just asked for one, else a private key) or
+    an intent payload (accepted only if the bot offered it). Ordinary messages
+    cost nothing extra.
+
+    Raises:
+        MessageRejected: the payload is not text, or is too long.
     """
-    if not isinstance(raw, str) or not _BARE_HEX64.search(raw) or agent is None:
-        return False
-    store = getattr(agent, "tracker_store", None)
-    if store is None:
-        return False
-    tracker = await store.retrieve(sender_id)
-    return tracker is not None and tracker.get_slot("requested_slot") == TX_HASH_SLOT_REQUEST
+    needs_hash_context = isinstance(raw, str) and bool(_BARE_HEX64.search(raw))
+    needs_buttons = isinstance(raw, str) and payloads.looks_like_intent(raw)
+    tracker = (
+        await _tracker(agent, sender_id) if needs_hash_context or needs_buttons else None
+    )
+    expecting = tracker is not None and tracker.get_slot("requested_slot") == TX_HASH_SLOT_REQUEST
+    guarded = guard_text(raw, expecting_tx_hash=expecting)
+    if needs_buttons:
+        events = list(tracker.events) if tracker is not None else []
+        screened = payloads.screen(guarded.text, events, allowed_payloads)
+        if screened != guarded.text:
+            # The decision, never the text, is logged.
+            logger.info("A user message starting with '/' was not an offered button")
+            guarded = GuardedText(screened, guarded.secret_kinds)
+    return guarded

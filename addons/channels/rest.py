@@ -1,4 +1,10 @@
-"""REST input channel (``/webhooks/rest/webhook``) that never lets a secret through."""
+"""REST input channel (``/webhooks/rest/...``) with bound sessions, screened input and quotas.
+
+``POST /webhooks/rest/session`` opens a conversation (or, with the wallet app's
+``user_token``, the app user's own) and returns its id and session token;
+``POST /webhooks/rest/webhook`` takes a message only with that token as a
+bearer token. The production profile leaves this channel out entirely.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +20,16 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from addons.channels.guard import (
-    MessageRejected,
-    guard_text,
-    tx_hash_expected,
-    with_secret_metadata,
-)
+from addons.channels.flood import ChatFloodGuard
+from addons.channels.guard import MessageRejected, screen_message, trusted_metadata
+from addons.channels.payloads import allowed_payloads_from_env
+from addons.channels.sessions import InvalidToken, SessionIssuer
 
 logger = logging.getLogger(__name__)
 
 
 class GuardedRestInput(RestInput):
-    """Rasa's REST channel with input validation and secret redaction."""
+    """Rasa's REST channel with session tokens, input screening and quotas."""
 
     @classmethod
     def name(cls) -> str:
@@ -35,47 +39,85 @@ class GuardedRestInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        """Routes: a health check and the webhook."""
+        """Routes: a health check, a new session and the webhook."""
         webhook = Blueprint("guarded_rest_webhook", __name__)
+        issuer = SessionIssuer.from_env()
+        flood = ChatFloodGuard()
+        allowed_payloads = allowed_payloads_from_env()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/session", methods=["POST"])
+        async def new_session(request: Request) -> HTTPResponse:
+            body = _json_body(request) or {}
+            if body.get("user_token"):
+                try:
+                    session = issuer.session_for_app_user(body["user_token"])
+                except InvalidToken as refused:
+                    return _error(401, "invalid_user_token", str(refused))
+            else:
+                decision = flood.new_session(_address(request))
+                if not decision.allowed:
+                    return _limited(decision.retry_after, "Too many new conversations.")
+                session = issuer.new_session()
+            return response.json(
+                {"session_id": session.conversation_id, "session_token": session.token}
+            )
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = _json_body(request)
             if body is None:
                 return _error(400, "invalid_json", "The body must be a JSON object.")
+            scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
             sender = body.get("sender")
-            if not isinstance(sender, str) or not sender.strip() or len(sender) > 128:
-                return _error(
-                    422, "invalid_sender", "'sender' must be a non-empty string (128 chars max)."
-                )
-            agent = getattr(request.app.ctx, "agent", None)
-            expecting = await tx_hash_expected(agent, sender, body.get("message"))
             try:
-                guarded = guard_text(body.get("message"), expecting_tx_hash=expecting)
+                if scheme.lower() != "bearer":
+                    raise InvalidToken("no bearer token")
+                session = issuer.verify(token.strip(), sender if sender is not None else None)
+            except InvalidToken as refused:
+                return _error(
+                    401, "invalid_session",
+                    f"Send 'Authorization: Bearer <session token>' from /session ({refused}).",
+                )
+            sender_id = session.conversation_id
+            decision = flood.message(sender_id, _address(request))
+            if not decision.allowed:
+                return _limited(
+                    decision.retry_after, "Too many messages: send it again after retry_after."
+                )
+            try:
+                guarded = await screen_message(
+                    getattr(request.app.ctx, "agent", None), sender_id, body.get("message"),
+                    allowed_payloads,
+                )
             except MessageRejected as rejected:
                 status = 413 if rejected.code == "message_too_long" else 422
                 return _error(status, rejected.code, rejected.detail)
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
                     UserMessage(
                         guarded.text,
                         collector,
-                        sender,
+                        sender_id,
                         input_channel=self.name(),
-                        metadata=with_secret_metadata(metadata, guarded),
+                        metadata=trusted_metadata(
+                            body.get("metadata"), guarded, session.app_user_id
+                        ),
                     )
                 )
             except CancelledError:
-                logger.error("Handling a REST message timed out (sender %s).", sender)
+                logger.error("Handling a REST message timed out (conversation %s).", sender_id)
             return response.json(collector.messages)
 
         return webhook
+
+
+def _address(request: Request) -> str | None:
+    return str(request.remote_addr or request.ip or "") or None
 
 
 def _json_body(request: Request) -> dict | None:
@@ -88,3 +130,10 @@ def _json_body(request: Request) -> dict | None:
 
 def _error(status: int, code: str, detail: str) -> HTTPResponse:
     return response.json({"error": code, "detail": detail}, status=status)
+
+
+def _limited(retry_after: int, detail: str) -> HTTPResponse:
+    return response.json(
+        {"error": "rate_limited", "detail": detail, "retry_after": retry_after},
+        status=429, headers={"Retry-After": str(retry_after)},
+    )

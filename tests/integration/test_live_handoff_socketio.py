@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from devtools.chat_client import (
     SocketChatUser,
     fill_ticket_form,
 )
-from devtools.stack import Stack, running_stack
+from devtools.stack import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +34,9 @@ RATE_5 = '/rate{"csat": "5"}'
 
 
 @pytest.fixture(scope="module")
-def live(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Rasa, the action server and the handoff service, for every test of this module."""
-    with running_stack(
-        tmp_path_factory.mktemp("live-handoff"), trained_model, handoff=True
-    ) as stack:
-        yield stack
+def live(handoff_stack: Stack) -> Stack:
+    """Rasa, the action server and the handoff service (shared with the security tests)."""
+    return handoff_stack
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +44,6 @@ def agent(live: Stack) -> Iterator[AgentClient]:
     """The agent Alice, over the API."""
     assert live.handoff_url is not None
     client = AgentClient(live.handoff_url, live.add_agent("Alice"))
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def bot(live: Stack) -> Iterator[AgentClient]:
-    """The API with the assistant's bot token (conversation lookups)."""
-    assert live.handoff_url is not None and live.handoff_bot_token is not None
-    client = AgentClient(live.handoff_url, live.handoff_bot_token)
     yield client
     client.close()
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import socketio
 from mnemonic import Mnemonic
 
+from devtools.chat_client import SocketChatUser
 from devtools.stack import Stack, running_stack
 from support_core.secret_guard import find_secrets
 from tests.conftest import new_sender, stored_events
@@ -72,29 +72,12 @@ def test_glued_chinese_phrase_and_raw_private_key(stack: Stack) -> None:
 
 def test_seed_phrase_over_socketio(stack: Stack) -> None:
     phrase = Mnemonic("english").generate(256)
-    session_id = new_sender()
-    received: list[dict] = []
-    client = socketio.Client(reconnection=False)
-    client.on("bot_uttered", received.append)
-    client.connect(stack.rasa_url, transports=["polling"], socketio_path="/socket.io")
-    try:
-        client.emit("session_request", {"session_id": session_id})
-        client.sleep(0.5)
-        client.emit("user_uttered", {"message": "hello", "session_id": session_id})
-        for _ in range(100):
-            if received:
-                break
-            client.sleep(0.1)
-        received.clear()
-        client.emit("user_uttered", {"message": phrase, "session_id": session_id})
-        for _ in range(100):
-            if received:
-                break
-            client.sleep(0.1)
-    finally:
-        client.disconnect()
-    assert received, "no bot message reached the socket.io client"
-    assert WARNING_EN in _texts(received)
+    with SocketChatUser(stack.rasa_url) as user:
+        user.ask("hello", "")
+        mark = user.say(phrase)
+        warning = user.wait_for_text(WARNING_EN, mark, timeout=20)
+        session_id = str(user.session_id)
+    assert warning.text
     _assert_nothing_secret_stored(stack, session_id, phrase)
 
 

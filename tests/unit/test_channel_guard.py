@@ -9,12 +9,13 @@ import pytest
 from mnemonic import Mnemonic
 
 from addons.channels.guard import (
+    APP_USER_METADATA_KEY,
     MAX_MESSAGE_CHARS,
     SECRET_METADATA_KEY,
     MessageRejected,
     guard_text,
-    tx_hash_expected,
-    with_secret_metadata,
+    screen_message,
+    trusted_metadata,
 )
 from support_core.secret_guard import KEY_PLACEHOLDER, SEED_PLACEHOLDER
 
@@ -64,15 +65,17 @@ def test_a_hash_is_kept_when_the_bot_asked_for_one() -> None:
 
 def test_metadata_names_the_redaction_and_clients_cannot_fake_it() -> None:
     clean = guard_text("hello")
-    faked = with_secret_metadata({SECRET_METADATA_KEY: ["seed_phrase"], "x": 1}, clean)
-    assert faked == {"x": 1}
+    claimed = {SECRET_METADATA_KEY: ["seed_phrase"], APP_USER_METADATA_KEY: "ceo", "x": 1}
+    assert trusted_metadata(claimed, clean) == {"x": 1}
     dirty = guard_text(secrets.token_hex(32))
-    assert with_secret_metadata(None, dirty) == {SECRET_METADATA_KEY: ["private_key"]}
+    assert trusted_metadata(None, dirty) == {SECRET_METADATA_KEY: ["private_key"]}
+    assert trusted_metadata("junk", clean, "user-7") == {APP_USER_METADATA_KEY: "user-7"}
 
 
 class _Tracker:
     def __init__(self, requested: str | None) -> None:
         self.requested = requested
+        self.events: list[object] = []
 
     def get_slot(self, name: str) -> str | None:
         return self.requested if name == "requested_slot" else None
@@ -93,17 +96,22 @@ class _Agent:
         self.tracker_store = store
 
 
-def test_tx_hash_expected_reads_the_tracker_only_for_hex_strings() -> None:
+def _screen(agent: object, raw: object) -> str:
+    return asyncio.run(screen_message(agent, "s", raw, frozenset())).text
+
+
+def test_the_conversation_is_read_only_for_hex_strings_and_payloads() -> None:
     store = _Store(_Tracker("ticket_tx_hash"))
     agent = _Agent(store)
-    assert not asyncio.run(tx_hash_expected(agent, "s", "my withdrawal failed"))
+    assert _screen(agent, "my withdrawal failed") == "my withdrawal failed"
     assert store.reads == 0
-    assert asyncio.run(tx_hash_expected(agent, "s", "0x" + secrets.token_hex(32)))
+    tx_hash = "0x" + secrets.token_hex(32)
+    assert _screen(agent, tx_hash) == tx_hash
     assert store.reads == 1
 
 
-def test_tx_hash_not_expected_for_another_question_or_no_conversation() -> None:
+def test_an_unlabelled_hex_is_a_key_unless_the_bot_asked_for_a_hash() -> None:
     hex64 = secrets.token_hex(32)
-    assert not asyncio.run(tx_hash_expected(_Agent(_Store(_Tracker("ticket_email"))), "s", hex64))
-    assert not asyncio.run(tx_hash_expected(_Agent(_Store(None)), "s", hex64))
-    assert not asyncio.run(tx_hash_expected(None, "s", hex64))
+    assert _screen(_Agent(_Store(_Tracker("ticket_email"))), hex64) == KEY_PLACEHOLDER
+    assert _screen(_Agent(_Store(None)), hex64) == KEY_PLACEHOLDER
+    assert _screen(None, hex64) == KEY_PLACEHOLDER
