@@ -1,19 +1,27 @@
 /*
  * Reference chat widget for the wallet support assistant.
  *
- * Talks to Rasa's socket.io channel (see README.md): session_request /
- * session_confirm, user_uttered, bot_uttered. Every piece of text from the
- * user, the bot or an agent is rendered with textContent, never as HTML.
+ * Talks to the assistant's socket.io channel (see README.md): session_request /
+ * session_confirm with a session token, user_uttered with its acknowledgement,
+ * bot_uttered. Every piece of text from the user, the bot or an agent is
+ * rendered with textContent, never as HTML. Nothing is read from the page's URL.
  */
 (function () {
   "use strict";
 
   var SESSION_KEY = "wallet-support-session";
   var HISTORY_PREFIX = "wallet-support-history:";
+  // Messages typed before the server has named the conversation (not a valid id).
+  var UNNAMED_HISTORY = HISTORY_PREFIX + "(new)";
   var HISTORY_LIMIT = 200;
   var MAX_CHARS = 4000;
   var COUNTER_FROM = 3500;
   var TYPING_TIMEOUT_MS = 30000;
+  var MAX_TOKEN_CHARS = 4096;
+  var DEFAULT_RETRY_SECONDS = 5;
+  var MAX_RETRY_SECONDS = 3600;
+  // invalid_session answers in a row before the widget stops renewing on its own.
+  var MAX_SESSION_RENEWALS = 3;
 
   var LABELS = {
     en: {
@@ -29,10 +37,11 @@
       empty: "Ask us anything about your wallet: a deposit that hasn't arrived, a failed withdrawal, a login problem…",
       queued: "Will be sent when the connection is back",
       unconfirmed: "Delivery not confirmed.",
+      failed: "Not sent.",
       resend: "Send again",
       agent: "Support agent",
       log: "Conversation",
-      noConnection: "The chat server address is invalid; check the page's ?rasa= parameter or config.js."
+      noConnection: "The chat cannot connect: check rasaUrl in the widget's config.js."
     },
     zh: {
       title: "欧意钱包支持",
@@ -47,10 +56,11 @@
       empty: "有任何钱包问题都可以问我们：充值没到账、提币失败、无法登录……",
       queued: "连接恢复后自动发送",
       unconfirmed: "未确认送达。",
+      failed: "未发送。",
       resend: "重新发送",
       agent: "客服",
       log: "对话记录",
-      noConnection: "聊天服务器地址无效，请检查页面的 ?rasa= 参数或 config.js。"
+      noConnection: "聊天无法连接，请检查聊天组件 config.js 中的 rasaUrl。"
     }
   };
 
@@ -106,33 +116,39 @@
     };
   })();
 
-  function randomHex(bytes) {
-    var buf = new Uint8Array(bytes);
-    var cryptoObj = window.crypto || window.msCrypto;
-    if (cryptoObj && cryptoObj.getRandomValues) {
-      cryptoObj.getRandomValues(buf);
-    } else {
-      for (var i = 0; i < bytes; i++) buf[i] = Math.floor(Math.random() * 256);
-    }
-    var out = "";
-    for (var j = 0; j < buf.length; j++) out += (buf[j] < 16 ? "0" : "") + buf[j].toString(16);
-    return out;
-  }
-
+  /** Conversation ids as the server makes them (the channel enforces the same rule). */
   function validSessionId(value) {
-    return typeof value === "string" && /^[A-Za-z0-9_.:-]{1,128}$/.test(value);
+    return typeof value === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(value);
   }
 
-  function loadSessionId() {
-    var stored = storage.get(SESSION_KEY);
-    if (validSessionId(stored)) return stored;
-    var fresh = randomHex(16); // same shape as Rasa's uuid4().hex
-    storage.set(SESSION_KEY, fresh);
-    return fresh;
+  /** A JWT's shape; whether it is genuine only the server can tell. */
+  function validToken(value) {
+    return typeof value === "string" && value.length <= MAX_TOKEN_CHARS &&
+      /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
   }
 
-  function loadHistory(sessionId) {
-    var raw = storage.get(HISTORY_PREFIX + sessionId);
+  /** The stored {id, token}; a bare id (kept by earlier versions) has no token. */
+  function loadSession() {
+    var raw = storage.get(SESSION_KEY);
+    var parsed = null;
+    try {
+      parsed = raw ? JSON.parse(raw) : null;
+    } catch (err) {
+      parsed = null;
+    }
+    if (parsed && typeof parsed === "object") {
+      var id = validSessionId(parsed.session_id) ? parsed.session_id : null;
+      return { id: id, token: id && validToken(parsed.session_token) ? parsed.session_token : null };
+    }
+    return { id: validSessionId(raw) ? raw : null, token: null };
+  }
+
+  function historyKey(id) {
+    return id ? HISTORY_PREFIX + id : UNNAMED_HISTORY;
+  }
+
+  function loadHistory(id) {
+    var raw = storage.get(historyKey(id));
     if (!raw) return [];
     try {
       var parsed = JSON.parse(raw);
@@ -147,16 +163,19 @@
       typeof item.text === "string";
   }
 
-  /** Where Rasa lives: ?rasa=... , then window.WIDGET_CONFIG.rasaUrl, then this host on :5005. */
+  function widgetConfig() {
+    var config = window.WIDGET_CONFIG;
+    return config && typeof config === "object" ? config : {};
+  }
+
+  /**
+   * Where Rasa lives: window.WIDGET_CONFIG.rasaUrl (config.js, served with the
+   * page), else this host on :5005. Never the page's URL: a link must not be
+   * able to point the chat at another server.
+   */
   function resolveServer() {
-    var fromQuery = null;
-    try {
-      fromQuery = new URLSearchParams(window.location.search).get("rasa");
-    } catch (err) {
-      fromQuery = null;
-    }
-    var config = window.WIDGET_CONFIG || {};
-    var raw = fromQuery || config.rasaUrl ||
+    var configured = widgetConfig().rasaUrl;
+    var raw = typeof configured === "string" && configured ? configured :
       "http://" + (window.location.hostname || "localhost") + ":5005";
     var url;
     try {
@@ -173,13 +192,25 @@
 
   // -------------------------------------------------------------------- state
 
-  var sessionId = loadSessionId();
+  var stored = loadSession();
+  var sessionId = stored.id; // null until the server has named a conversation
+  var sessionToken = stored.token;
+  // The wallet app's signed token for its logged-in user: sent once, in the
+  // next session_request; the session token the server answers with replaces it.
+  var userToken = validToken(widgetConfig().userToken) ? widgetConfig().userToken : null;
   var items = loadHistory(sessionId);
   var nextLocalId = 1;
   var confirmed = false; // session_confirm received on the current connection
   var socket = null;
+  // Bumped on every connect, disconnect and new chat: answers that arrive for
+  // an older connection or conversation are ignored.
+  var link = 0;
   var inflight = 0;
   var typingTimer = null;
+  var heldUntil = 0; // rate limited: nothing is sent before this time (ms)
+  var holdTimer = null;
+  var sessionRetryTimer = null;
+  var renewals = 0; // invalid_session answers since the last delivered message
 
   items.forEach(function (item) {
     if (typeof item.id !== "number") item.id = 0;
@@ -190,6 +221,7 @@
     // A message still waiting for its acknowledgement when the page was left
     // most likely reached the server: show it as sent, not as a failure.
     if (item.status === "sent") item.status = "delivered";
+    if (item.status === "waiting") item.status = "queued";
   });
 
   // ---------------------------------------------------------------- elements
@@ -335,6 +367,8 @@
     while (meta.firstChild) meta.removeChild(meta.firstChild);
     if (item.status === "queued") {
       meta.textContent = t.queued;
+    } else if (item.status === "failed") {
+      meta.textContent = t.failed;
     } else if (item.status === "unconfirmed") {
       meta.appendChild(document.createTextNode(t.unconfirmed + " "));
       var again = document.createElement("button");
@@ -346,6 +380,8 @@
         item.status = "queued";
         updateStatus(item);
         saveHistory();
+        // After the widget gave up renewing a refused session, a click asks once more.
+        if (socket && socket.connected && !confirmed) requestSession();
         flushQueue();
       });
       meta.appendChild(again);
@@ -381,7 +417,7 @@
         delete elements[old.id];
       });
     }
-    storage.set(HISTORY_PREFIX + sessionId, JSON.stringify(items));
+    storage.set(historyKey(sessionId), JSON.stringify(items));
   }
 
   function addItem(item) {
@@ -427,6 +463,11 @@
       addItem({ author: "system", text: textOf(data.text) });
       return;
     }
+    if (data.error === "rate_limited") {
+      // A calm notice: the held message is kept and goes out on its own later.
+      addItem({ author: "bot", kind: "notice", text: textOf(data.text) });
+      return;
+    }
     if (data.error) {
       addItem({ author: "bot", kind: "error", text: textOf(data.text) || String(data.error) });
       return;
@@ -458,6 +499,62 @@
     }
   }
 
+  function retryDelayMs(seconds) {
+    var value = Number(seconds);
+    if (!isFinite(value) || value <= 0) value = DEFAULT_RETRY_SECONDS;
+    return Math.min(Math.ceil(value), MAX_RETRY_SECONDS) * 1000;
+  }
+
+  /** Rate limited: keep everything unsent for ``seconds``, then send it in order. */
+  function holdFor(seconds) {
+    heldUntil = Math.max(heldUntil, Date.now() + retryDelayMs(seconds));
+    clearTimeout(holdTimer);
+    holdTimer = setTimeout(releaseHold, heldUntil - Date.now());
+  }
+
+  function releaseHold() {
+    holdTimer = null;
+    heldUntil = 0;
+    setUserStatus("waiting", "queued");
+    flushQueue();
+  }
+
+  function setUserStatus(from, to) {
+    var changed = false;
+    items.forEach(function (item) {
+      if (item.author === "user" && item.status === from) {
+        item.status = to;
+        updateStatus(item);
+        changed = true;
+      }
+    });
+    if (changed) saveHistory();
+    return changed;
+  }
+
+  /** What the server's acknowledgement says about one message. */
+  function acknowledged(item, reply) {
+    // An old server acknowledges without a body: the message was handled.
+    var error = reply && typeof reply === "object" && reply.ok === false ?
+      String(reply.error || "refused") : null;
+    if (error === null) {
+      renewals = 0;
+      if (item.status === "sent") item.status = "delivered";
+    } else if (error === "rate_limited") {
+      // The server has already said so (a bot_uttered notice); nothing more to show.
+      item.status = "waiting";
+      holdFor(reply.retry_after);
+    } else if (error === "invalid_session") {
+      item.status = "queued";
+      renewSession();
+    } else {
+      // message_too_long, message_not_text: sending it again would not help.
+      item.status = "failed";
+    }
+    updateStatus(item);
+    saveHistory();
+  }
+
   function emitItem(item) {
     item.status = "sent";
     updateStatus(item);
@@ -468,25 +565,25 @@
     typingTimer = setTimeout(function () {
       setTyping(false);
     }, TYPING_TIMEOUT_MS);
-    var sentOn = socket;
-    // The server acknowledges once it has handled the message.
+    var sentOn = link;
+    // The server acknowledges once it has handled (or refused) the message.
     socket.emit(
       "user_uttered",
-      { message: item.send != null ? item.send : item.text, session_id: sessionId },
-      function () {
-        if (sentOn !== socket) return;
-        if (item.status === "sent") {
-          item.status = "delivered";
-          updateStatus(item);
-          saveHistory();
-        }
+      {
+        message: item.send != null ? item.send : item.text,
+        session_id: sessionId,
+        session_token: sessionToken
+      },
+      function (reply) {
+        if (sentOn !== link) return;
         settle();
+        acknowledged(item, reply);
       }
     );
   }
 
   function flushQueue() {
-    if (!socket || !socket.connected || !confirmed) return;
+    if (!socket || !socket.connected || !confirmed || holdTimer) return;
     items.forEach(function (item) {
       if (item.author === "user" && item.status === "queued") emitItem(item);
     });
@@ -497,7 +594,8 @@
     items.forEach(function (item) {
       if (item.buttons && !item.used) disableButtons(item);
     });
-    var item = { author: "user", text: display, status: "queued" };
+    // While rate limited a new message waits behind the held ones, quietly.
+    var item = { author: "user", text: display, status: holdTimer ? "waiting" : "queued" };
     if (payload != null && payload !== display) item.send = payload;
     addItem(item);
     flushQueue();
@@ -558,13 +656,71 @@
     stateLabelEl.textContent = t[state];
   }
 
-  function adoptSession(confirmedId) {
-    if (!validSessionId(confirmedId) || confirmedId === sessionId) return;
-    // The server chose another id: keep the history under the id it knows.
-    storage.remove(HISTORY_PREFIX + sessionId);
-    sessionId = confirmedId;
-    storage.set(SESSION_KEY, sessionId);
+  function saveSession() {
+    if (sessionId) {
+      storage.set(SESSION_KEY, JSON.stringify({ session_id: sessionId, session_token: sessionToken }));
+    } else {
+      storage.remove(SESSION_KEY);
+    }
+  }
+
+  /**
+   * The conversation the server confirmed. Another id than the one shown means
+   * a new conversation (first visit, expired or refused token, new chat): the
+   * old history does not belong to it and is dropped; messages not sent yet
+   * are kept and go to the new conversation.
+   */
+  function adoptSession(confirmedId, confirmedToken) {
+    if (!validSessionId(confirmedId)) return false;
+    if (confirmedId !== sessionId) {
+      storage.remove(historyKey(sessionId));
+      items = items.filter(function (item) {
+        return item.author === "user" &&
+          (item.status === "queued" || item.status === "waiting" || item.status === "unconfirmed");
+      });
+      sessionId = confirmedId;
+      renderAll();
+    }
+    sessionToken = validToken(confirmedToken) ? confirmedToken : null;
+    saveSession();
     saveHistory();
+    return true;
+  }
+
+  /** Ask for the stored conversation (or a new one); session_confirm answers. */
+  function requestSession() {
+    var request = {};
+    if (sessionId && sessionToken) {
+      request.session_id = sessionId;
+      request.session_token = sessionToken;
+    }
+    if (userToken) request.user_token = userToken;
+    var sentOn = link;
+    clearTimeout(sessionRetryTimer);
+    socket.emit("session_request", request, function (reply) {
+      if (sentOn !== link || confirmed) return;
+      if (reply && typeof reply === "object" && reply.ok === false) {
+        // Too many new conversations from this address: ask again later.
+        sessionRetryTimer = setTimeout(function () {
+          if (sentOn === link && !confirmed && socket.connected) requestSession();
+        }, retryDelayMs(reply.retry_after));
+      }
+    });
+  }
+
+  /** The server no longer takes this connection's session: ask again, then resend. */
+  function renewSession() {
+    if (!confirmed) return; // already asked; the queue goes out after session_confirm
+    confirmed = false;
+    renewals += 1;
+    if (renewals > MAX_SESSION_RENEWALS) {
+      // The server keeps refusing what it confirmed: let the user decide.
+      setUserStatus("queued", "unconfirmed");
+      setState("offline");
+      return;
+    }
+    setState("connecting");
+    requestSession();
   }
 
   function markUnconfirmed() {
@@ -594,14 +750,19 @@
     });
 
     socket.on("connect", function () {
+      link += 1;
       confirmed = false;
+      renewals = 0;
       setState("connecting");
-      socket.emit("session_request", { session_id: sessionId });
+      requestSession();
     });
 
     socket.on("session_confirm", function (data) {
       var id = typeof data === "string" ? data : data && data.session_id;
-      adoptSession(id);
+      var token = data && typeof data === "object" ? data.session_token : null;
+      if (!adoptSession(id, token)) return;
+      userToken = null;
+      newChatEl.hidden = inAppConversation();
       confirmed = true;
       setState("online");
       flushQueue();
@@ -610,6 +771,7 @@
     socket.on("bot_uttered", receive);
 
     socket.on("disconnect", function () {
+      link += 1;
       confirmed = false;
       markUnconfirmed();
       setState("offline");
@@ -620,14 +782,25 @@
     });
   }
 
+  /** An app user's conversation (ids "u-..."), or one being asked for: it belongs to the account. */
+  function inAppConversation() {
+    return userToken !== null || /^u-/.test(sessionId || "");
+  }
+
   function newChat() {
-    storage.remove(HISTORY_PREFIX + sessionId);
-    sessionId = randomHex(16);
-    storage.set(SESSION_KEY, sessionId);
+    if (inAppConversation()) return;
+    storage.remove(historyKey(sessionId));
+    sessionId = null;
+    sessionToken = null;
+    saveSession();
     items = [];
     renderAll();
     inflight = 0;
     setTyping(false);
+    clearTimeout(holdTimer);
+    holdTimer = null;
+    heldUntil = 0;
+    link += 1;
     if (socket) {
       // A fresh connection: the old one stays in the old conversation's room.
       confirmed = false;
@@ -651,9 +824,23 @@
     if (socket && !socket.connected) socket.connect();
   });
 
+  /** A wallet app's user token, given after the page has loaded (see README.md). */
+  function setUserToken(token) {
+    if (!validToken(token)) return false;
+    userToken = token;
+    newChatEl.hidden = true;
+    if (socket && socket.connected) {
+      confirmed = false;
+      setState("connecting");
+      requestSession();
+    }
+    return true;
+  }
+
   // -------------------------------------------------------------------- start
 
   applyLabels();
+  newChatEl.hidden = inAppConversation();
   renderAll();
   updateComposer();
 
@@ -680,6 +867,7 @@
     },
     socket: function () {
       return socket;
-    }
+    },
+    setUserToken: setUserToken
   };
 })();

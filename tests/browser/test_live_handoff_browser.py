@@ -1,44 +1,28 @@
 """The live handoff in real browsers: the chat widget (phone-sized) and the agent console.
 
 One stack (handoff service, action server, Rasa) is shared by the tests of this
-module. The widget is the one the handoff service serves at ``/widget/`` (its
-generated ``config.js`` points at this stack's Rasa); the console is at
-``/console/``. Each browser role has its own context, so nothing is shared
-between the user and the agents but the servers. On failure every page is
-screenshotted into the test's ``tmp_path``.
+module; the page objects are in :mod:`tests.browser.pages`. On failure every
+page is screenshotted into the test's ``tmp_path``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import Route, expect
 
 from devtools.agent_client import AgentClient, wait_until
 from devtools.chat_client import ESCALATE_ZH
 from devtools.stack import Stack, running_stack
+from tests.browser.pages import DESKTOP, LIVE_TIMEOUT_MS, Ui, WidgetPage
 from tests.conftest import new_sender
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-BOT_TIMEOUT_MS = 20_000  # an answer of the bot (the first message of a run is the slowest)
-LIVE_TIMEOUT_MS = 6_000  # something the console or the widget must show without a reload
 REF = re.compile(r"T-\d{6,}")
 EVENTS_URL = re.compile(r"/api/events(\?|$)")
 
@@ -62,190 +46,6 @@ def live(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def tokens(live: Stack) -> dict[str, str]:
     """Two agents, Alice and Bob, and their tokens."""
     return {name: live.add_agent(name) for name in ("Alice", "Bob")}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """The system's Chromium, headless."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@dataclass
-class Ui:
-    """The pages a test opened; screenshots of all of them when the test failed."""
-
-    browser: Browser
-    stack: Stack
-    contexts: list[BrowserContext] = field(default_factory=list)
-    pages: dict[str, Page] = field(default_factory=dict)
-    dialogs: dict[str, list[str]] = field(default_factory=dict)
-    logs: dict[str, list[str]] = field(default_factory=dict)
-
-    def new_page(self, name: str, **options: Any) -> Page:
-        """A page in a context of its own, its dialogs and console messages recorded."""
-        context = self.browser.new_context(**options)
-        self.contexts.append(context)
-        page = context.new_page()
-        self.pages[name] = page
-        self.dialogs[name] = []
-        self.logs[name] = []
-
-        def on_dialog(dialog: Any) -> None:
-            self.dialogs[name].append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-        page.on("console", lambda message: self.logs[name].append(message.text))
-        page.on("pageerror", lambda error: self.logs[name].append(f"pageerror: {error}"))
-        return page
-
-    def widget(self, name: str = "widget", locale: str = "en-US") -> WidgetPage:
-        """The chat widget served by the handoff service, on a phone-sized screen."""
-        page = self.new_page(
-            name, viewport=PHONE, is_mobile=True, has_touch=True, locale=locale
-        )
-        page.goto(f"{self.stack.handoff_url}/widget/")
-        widget = WidgetPage(page)
-        expect(page.locator("#connection-state")).to_have_attribute(
-            "data-state", "online", timeout=BOT_TIMEOUT_MS
-        )
-        return widget
-
-    def console(self, name: str, token: str, agent: str) -> ConsolePage:
-        """The agent console, signed in with ``token``."""
-        page = self.new_page(name, viewport=DESKTOP, locale="en-US")
-        console = ConsolePage(page)
-        console.sign_in(self.stack.handoff_url, token, agent)
-        return console
-
-    def save(self, folder: Path) -> None:
-        """A screenshot and the browser console log of every page."""
-        for name, page in self.pages.items():
-            try:
-                page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-            except Exception as error:  # a crashed page must not hide the test's failure
-                print(f"could not screenshot {name}: {error}")
-            (folder / f"{name}.log").write_text("\n".join(self.logs[name]), encoding="utf-8")
-        print(f"screenshots and browser logs in {folder}")
-
-    def close(self) -> None:
-        """Close every context."""
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def ui(
-    request: pytest.FixtureRequest, browser: Browser, live: Stack, tmp_path: Path
-) -> Iterator[Ui]:
-    """Pages for one test; screenshots into ``tmp_path`` if the test failed."""
-    pages = Ui(browser, live)
-    try:
-        yield pages
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is None or report.failed:
-            pages.save(tmp_path)
-        pages.close()
-
-
-# ---------------------------------------------------------------- page objects
-
-
-class WidgetPage:
-    """The user's side: the chat widget."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-
-    def count(self) -> int:
-        """How many messages the log shows."""
-        return self.page.locator("[data-testid=msg]").count()
-
-    def wait_for(self, since: int, author: str, part: str, timeout: int = BOT_TIMEOUT_MS) -> None:
-        """Wait for a message by ``author`` containing ``part``, after the first ``since``."""
-        self.page.wait_for_function(
-            """([since, author, part]) => Array.from(
-                   document.querySelectorAll('[data-testid=msg]')).slice(since).some(
-                   (el) => el.dataset.author === author && el.textContent.includes(part))""",
-            arg=[since, author, part],
-            timeout=timeout,
-        )
-
-    def say(self, text: str) -> int:
-        """Type and send a message; returns the message count before it."""
-        before = self.count()
-        self.page.fill("#chat-input", text)
-        self.page.click("#chat-send")
-        return before
-
-    def click(self, payload: str) -> int:
-        """Click the (still active) reply button with ``payload``; returns the count before."""
-        before = self.count()
-        button = self.page.locator(
-            f"[data-testid=reply-button][data-payload='{payload}']:not([disabled])"
-        ).last
-        button.click()
-        return before
-
-    def step(self, text: str, expect_part: str, *, button: bool = False,
-             author: str = "bot") -> None:
-        """Answer the bot (typing or clicking), then wait for an answer with ``expect_part``."""
-        before = self.click(text) if button else self.say(text)
-        self.wait_for(before, author, expect_part)
-
-    def last_text(self, author: str) -> str:
-        """The text of the newest message by ``author``."""
-        return str(
-            self.page.locator(f"[data-testid=msg][data-author={author}]").last.text_content()
-        )
-
-
-class ConsolePage:
-    """An agent's side: the console."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-
-    def sign_in(self, base_url: str, token: str, agent: str) -> None:
-        """Open the console, sign in, mark the page so a reload would be noticed."""
-        self.page.goto(f"{base_url}/console/")
-        self.page.fill("#token-input", token)
-        self.page.click("#sign-in")
-        expect(self.page.locator("#agent-name")).to_have_text(agent)
-        self.page.evaluate("window.__sameDocument = true")
-
-    def still_same_document(self) -> bool:
-        """True if the page was never reloaded since sign-in."""
-        return bool(self.page.evaluate("window.__sameDocument === true"))
-
-    def queue_item(self, ref: str) -> Any:
-        """The queue entry of ``ref``."""
-        return self.page.locator(f"[data-testid=queue-item][data-ref='{ref}']")
-
-    def open(self, ref: str) -> None:
-        """Open ``ref`` from the queue (it must show up there without a reload)."""
-        item = self.queue_item(ref)
-        expect(item).to_be_visible(timeout=LIVE_TIMEOUT_MS)
-        item.click()
-        expect(self.page.locator("#ticket-ref")).to_have_text(ref)
-        expect(self.page.locator("#summary-card [data-field=title]")).not_to_have_text("")
-
-    def line(self, author: str, text: str) -> Any:
-        """Transcript lines by ``author`` whose text is exactly ``text``."""
-        return self.page.locator(
-            f"[data-testid=transcript-line][data-author={author}]"
-        ).filter(has=self.page.locator(".line__text", has_text=re.compile(
-            "^" + re.escape(text) + "$")))
-
-    def field(self, name: str) -> Any:
-        """A value of the summary card."""
-        return self.page.locator(f"#summary-card [data-field={name}]")
 
 
 # ---------------------------------------------------------------- helpers
@@ -391,6 +191,9 @@ def test_full_loop_widget_to_console_and_back(
     assert ticket["status"] == "resolved"
     assert ticket["first_agent_reply_at"] is not None
     assert console.still_same_document(), "the console was reloaded"
+    # The server acknowledged every message it handled; the page's policy blocked nothing.
+    widget.expect_all_delivered()
+    assert widget.csp_violations() == []
     assert ui.dialogs == {"console": [], "widget": []}
 
 
