@@ -130,9 +130,12 @@ class SocketChatUser:
             self.session_token = data.get("session_token")
         self._confirmed.set()
 
-    def _message(self, text: str) -> dict[str, Any]:
-        return {"message": text, "session_id": self.session_id,
-                "session_token": self.session_token}
+    def _message(self, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        message = {"message": text, "session_id": self.session_id,
+                   "session_token": self.session_token}
+        if metadata is not None:
+            message["metadata"] = metadata
+        return message
 
     def _on_bot_uttered(self, data: Any) -> None:
         at = time.perf_counter()
@@ -154,7 +157,9 @@ class SocketChatUser:
         with self._changed:
             return list(self.received[mark:])
 
-    def say(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> int:
+    def say(
+        self, text: str, timeout: float = DEFAULT_TIMEOUT, metadata: dict[str, Any] | None = None
+    ) -> int:
         """Send a message and wait until the server has handled it; returns the mark before it.
 
         The server acknowledges ``user_uttered`` once the bot's answers were
@@ -163,7 +168,9 @@ class SocketChatUser:
         if self._client is None:
             raise RuntimeError("connect() first")
         mark = self.mark()
-        self.last_ack = self._client.call("user_uttered", self._message(text), timeout=timeout)
+        self.last_ack = self._client.call(
+            "user_uttered", self._message(text, metadata), timeout=timeout
+        )
         return mark
 
     def send(self, text: str) -> threading.Event:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -45,8 +46,10 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def handoff_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Rasa, the action server and the handoff service, shared by the live-handoff and
     security tests (started once per run)."""
+    # The wallet app's key for its users' tokens (tests sign them as the app would).
+    app_key = {"CHAT_APP_JWT_SECRET": secrets.token_urlsafe(32)}
     with running_stack(
-        tmp_path_factory.mktemp("handoff-stack"), trained_model, handoff=True
+        tmp_path_factory.mktemp("handoff-stack"), trained_model, handoff=True, env=app_key
     ) as running:
         yield running
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.chat_client import ESCALATE_ZH
 from devtools.stack import Stack, running_stack
 from tests.conftest import new_sender
 
@@ -174,21 +177,26 @@ def test_retrying_an_escalation_makes_no_second_ticket(
     assert len(_tickets_of(full_stack, agent_token, sender)) == 1
 
 
-def test_service_down_at_confirmation_loses_nothing(full_stack: Stack, agent_token: str) -> None:
-    sender = new_sender()
-    full_stack.send(sender, "my deposit of 300 USDT on TRC20 hasn't arrived since this morning")
-    full_stack.send(sender, "no")
-    text = ""
+def _walk_to_confirmation(stack: Stack, sender: str, when: str = "this morning") -> None:
+    """A deposit problem in English, self-help refused, the ticket form up to "Submit it?"."""
+    stack.send(sender, "my deposit of 300 USDT on TRC20 hasn't arrived since this morning")
+    stack.send(sender, "no")
     answers = {"title": "/affirm", "transaction hash": "skip", "wallet address": "skip",
-               "e-mail": "skip", "When did it happen": "this morning",
+               "e-mail": "skip", "When did it happen": when,
                "describe the problem": "Deposit of 300 USDT on TRC20 this morning not credited"}
-    text = _texts(full_stack.send(sender, "/affirm"))
+    text = _texts(stack.send(sender, "/affirm"))
     for _ in range(12):
         if "Submit it?" in text:
-            break
+            return
         question = next((q for q in answers if q in text), None)
         assert question, f"unexpected question: {text}"
-        text = _texts(full_stack.send(sender, answers[question]))
+        text = _texts(stack.send(sender, answers[question]))
+    raise AssertionError(f"the form did not reach its confirmation: {text}")
+
+
+def test_service_down_at_confirmation_loses_nothing(full_stack: Stack, agent_token: str) -> None:
+    sender = new_sender()
+    _walk_to_confirmation(full_stack, sender)
     full_stack.process("handoff").stop()
     try:
         queued = _texts(full_stack.send(sender, "/affirm"))
@@ -213,3 +221,34 @@ def test_service_down_at_confirmation_loses_nothing(full_stack: Stack, agent_tok
         raise AssertionError("the message written while the service was down was lost")
     time.sleep(2)
     assert len(_tickets_of(full_stack, agent_token, sender)) == 1
+
+
+def test_a_refused_queued_ticket_is_a_dead_letter_and_holds_back_no_one(
+    full_stack: Stack, agent_token: str
+) -> None:
+    refused, fine = new_sender(), new_sender()
+    # A time the bot reads but the service refuses (it once made the service fail).
+    for text, expect in ESCALATE_ZH:
+        answer = "9999-12-31T23:59:59-12:00" if expect == "交易哈希" else text
+        assert expect in _texts(full_stack.send(refused, answer))
+    _walk_to_confirmation(full_stack, fine)
+    full_stack.process("handoff").stop()
+    try:
+        # Queued in this order: the one the service will refuse goes first.
+        assert "不会丢失" in _texts(full_stack.send(refused, "/affirm"))
+        assert "won't be lost" in _texts(full_stack.send(fine, "/affirm"))
+    finally:
+        full_stack.start_handoff()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not _tickets_of(full_stack, agent_token, fine):
+        time.sleep(0.5)
+    assert len(_tickets_of(full_stack, agent_token, fine)) == 1
+    assert not _tickets_of(full_stack, agent_token, refused)
+    listing = subprocess.run(
+        [str(Path(sys.executable).parent / "support-bot"), "outbox", "list",
+         "--path", full_stack.extra_env["OUTBOX_PATH"]],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    dead = listing.split("pending", 1)[0]
+    assert refused in dead and "occurred_at" in dead
+    assert "9999" not in listing  # keys and errors, never what the user wrote
