@@ -1,4 +1,4 @@
-"""The shared rate limiter: moving windows in memory or Redis, open when Redis is down."""
+"""The shared rate limiter: fixed windows in memory or Redis, open when Redis is down."""
 
 from __future__ import annotations
 
