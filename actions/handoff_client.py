@@ -52,10 +52,7 @@ class HandoffRejected(HandoffError):
         field: str | None = None,
     ) -> None:
         """Remember the status, the service's error code, the field it names and its detail."""
-        text = f"{status} {error_code or 'refused'}"
-        if field:
-            text += f" (field {field})"
-        super().__init__(text)
+        super().__init__(describe_refusal(status, error_code, field))
         self.status = status
         self.detail = detail
         self.error_code = error_code
@@ -91,6 +88,16 @@ class ClientSettings:
             bot_token=os.environ.get("HANDOFF_BOT_TOKEN", ""),
             timeout=float(os.environ.get("HANDOFF_TIMEOUT", "3")),
         )
+
+
+def describe_refusal(status: int | None, error_code: str | None, field: str | None = None) -> str:
+    """A refusal in a log or a listing: ``422 validation_failed (field occurred_at)``.
+
+    Built from the status, code and field only: the service's detail may quote
+    what the user wrote.
+    """
+    text = f"{status or '?'} {error_code or 'refused'}"
+    return f"{text} (field {field})" if field else text
 
 
 def segment(value: object) -> str:

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from actions.handoff_client import HandoffClient, HandoffError, HandoffRejected, HandoffUnavailable
+from actions.handoff_client import (
+    MAX_RETRY_AFTER_SECONDS,
+    HandoffClient,
+    HandoffError,
+    HandoffRejected,
+    HandoffUnavailable,
+    describe_refusal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +43,6 @@ DEFAULT_PATH = "state/outbox.db"
 FLUSH_INTERVAL_SECONDS = float(os.environ.get("OUTBOX_FLUSH_INTERVAL", "3"))
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 300.0
-MAX_RETRY_AFTER_SECONDS = 3600.0
 
 TICKET = "ticket"
 MESSAGE = "message"
@@ -76,8 +82,7 @@ class DeadLetter:
     @property
     def last_error(self) -> str:
         """Status, error code and field, e.g. ``422 validation_failed (field occurred_at)``."""
-        text = f"{self.status or '?'} {self.error_code or 'refused'}"
-        return f"{text} (field {self.field})" if self.field else text
+        return describe_refusal(self.status, self.error_code, self.field)
 
 
 def backoff_delay(attempts: int, retry_after: float | None = None) -> float:
@@ -259,11 +264,12 @@ def _revive(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> int:
         f" FROM dead_letters {where}", args,
     ).fetchall()
     for key, kind, cid, payload, created_at, status, code in rows:
+        note = f"retried after {describe_refusal(status, code)}"
         # A fresh start: the attempts count restarts, the old refusal stays readable.
         conn.execute(
             "INSERT OR REPLACE INTO outbox (key, kind, conversation_id, payload, attempts,"
             " created_at, last_error, next_attempt_at) VALUES (?, ?, ?, ?, 0, ?, ?, 0)",
-            (key, kind, cid, payload, created_at, f"retried after {status} {code or 'refused'}"),
+            (key, kind, cid, payload, created_at, note),
         )
         conn.execute("DELETE FROM dead_letters WHERE key = ?", (key,))
     return len(rows)

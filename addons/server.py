@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from addons import action_response_validation
+from addons.channels.origins import allowed_origins
 
 DEFAULT_INTERFACE = "127.0.0.1"
 REDACTED = "[redacted]"
@@ -74,8 +75,7 @@ def run_arguments(argv: list[str], env: Mapping[str, str]) -> list[str]:
         completed.append(f"--auth-token={token}")
     if not _has_option(completed, "--interface", "-i"):
         completed.append(f"--interface={env.get('RASA_HOST') or DEFAULT_INTERFACE}")
-    origins = (env.get("CHAT_ALLOWED_ORIGINS") or "").replace(",", " ").split()
-    origins = [origin for origin in origins if origin != "*"]
+    origins = allowed_origins(env)
     if origins and not _has_option(completed, "--cors"):
         completed += ["--cors", *origins]
     return completed

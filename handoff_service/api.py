@@ -52,6 +52,7 @@ from handoff_service.services import (
     parse_time,
     waiting_seconds,
 )
+from support_core.rate_limits import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -208,12 +209,6 @@ class Caller:
 _TOKEN_RE = re.compile(r"[\x21-\x7e]{1,512}", re.ASCII)
 
 
-def _client_address(request: Request) -> str:
-    # The proxy's forwarded address when Sanic is told to trust it
-    # (SANIC_PROXIES_COUNT / SANIC_REAL_IP_HEADER), else the peer's.
-    return request.remote_addr or request.ip or "unknown"
-
-
 def _caller(request: Request) -> Caller:
     """Who is calling; every failed check counts against the client address.
 
@@ -224,7 +219,7 @@ def _caller(request: Request) -> Caller:
     try:
         caller = _authenticate(request)
     except Unauthorized:
-        rate_limits(request.app).anonymous_call(_client_address(request))
+        rate_limits(request.app).anonymous_call(client_address(request) or "unknown")
         raise
     if caller.agent is not None:
         rate_limits(request.app).agent_call(caller.agent.id)

@@ -139,6 +139,11 @@ def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
     return url
 
 
+def is_origin(text: str) -> bool:
+    """Whether ``text`` is exactly ``http(s)://host[:port]`` (a CSP source, a CORS origin)."""
+    return _ORIGIN_RE.match(text) is not None
+
+
 def origin_of(url: str) -> str:
     """``scheme://host[:port]`` of an http(s) URL (what CSP and CORS compare)."""
     parts = urlsplit(url)

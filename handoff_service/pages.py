@@ -18,7 +18,7 @@ from sanic import Request, Sanic
 from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, file, raw, redirect
 
-from handoff_service.config import ConfigError, Settings, origin_of
+from handoff_service.config import ConfigError, Settings, is_origin, origin_of
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 
@@ -35,9 +35,6 @@ CONTENT_TYPES = {
 }
 # One path segment: no dot files, no "..", no empty segments.
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,127}", re.ASCII)
-_ORIGIN_RE = re.compile(
-    r"^(https?)://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$", re.ASCII
-)
 PATH_MAX_CHARS = 512
 
 CONSOLE_PREFIX = "/console"
@@ -50,14 +47,14 @@ def rasa_sources(url: str) -> list[str]:
     Raises:
         ConfigError: an http(s) URL whose origin is not plain ``scheme://host[:port]``.
     """
-    if urlsplit(url).scheme not in ("http", "https"):
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https"):
         return []
     origin = origin_of(url)
-    match = _ORIGIN_RE.match(origin)
-    if match is None:
+    if not is_origin(origin):
         raise ConfigError(f"the public Rasa URL has an unusable origin: {origin!r}")
-    socket_scheme = "wss" if match.group(1) == "https" else "ws"
-    return [origin, socket_scheme + origin[len(match.group(1)) :]]
+    socket_scheme = "wss" if scheme == "https" else "ws"
+    return [origin, socket_scheme + origin[len(scheme) :]]
 
 
 def content_security_policy(connect_to: Iterable[str], frame_ancestors: Iterable[str]) -> str:

@@ -39,6 +39,7 @@ from handoff_service.models import (
     utc_now,
 )
 from handoff_service.repository import NewAuditEvent, NewMessage, QueueKey, TicketFilters
+from support_core.identifiers import is_conversation_id
 from support_core.secret_guard import redact
 
 logger = logging.getLogger(__name__)
@@ -318,7 +319,6 @@ def _time_in_text(raw: str | None) -> datetime | None:
         return None
 
 
-_CONVERSATION_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _ROW_ID_RE = re.compile(r"[0-9]{1,10}", re.ASCII)
 
 
@@ -328,7 +328,7 @@ def parse_conversation_id(raw: Any, name: str = "conversation_id") -> str:
     Raises:
         ValidationFailed: anything else.
     """
-    if not isinstance(raw, str) or not _CONVERSATION_ID_RE.fullmatch(raw):
+    if not is_conversation_id(raw):
         raise ValidationFailed(
             name, f"{name} must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"
         )

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.errors import ConfigurationError
@@ -41,6 +42,15 @@ class Decision:
 
 
 ALLOWED = Decision(True)
+
+
+def client_address(request: Any) -> str | None:
+    """The address a request's limits count against, as Sanic reports it.
+
+    Sanic gives the proxy's forwarded address only when told to trust it
+    (``SANIC_PROXIES_COUNT`` / ``SANIC_REAL_IP_HEADER``), else the peer's.
+    """
+    return str(request.remote_addr or request.ip or "") or None
 
 
 def parse_rule(text: str) -> RateLimitItem:

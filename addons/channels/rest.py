@@ -24,6 +24,7 @@ from addons.channels.flood import ChatFloodGuard
 from addons.channels.guard import MessageRejected, screen_message, trusted_metadata
 from addons.channels.payloads import allowed_payloads_from_env
 from addons.channels.sessions import InvalidToken, SessionIssuer
+from support_core.rate_limits import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class GuardedRestInput(RestInput):
                 except InvalidToken as refused:
                     return _error(401, "invalid_user_token", str(refused))
             else:
-                decision = flood.new_session(_address(request))
+                decision = flood.new_session(client_address(request))
                 if not decision.allowed:
                     return _limited(decision.retry_after, "Too many new conversations.")
                 session = issuer.new_session()
@@ -83,7 +84,7 @@ class GuardedRestInput(RestInput):
                     f"Send 'Authorization: Bearer <session token>' from /session ({refused}).",
                 )
             sender_id = session.conversation_id
-            decision = flood.message(sender_id, _address(request))
+            decision = flood.message(sender_id, client_address(request))
             if not decision.allowed:
                 return _limited(
                     decision.retry_after, "Too many messages: send it again after retry_after."
@@ -114,10 +115,6 @@ class GuardedRestInput(RestInput):
             return response.json(collector.messages)
 
         return webhook
-
-
-def _address(request: Request) -> str | None:
-    return str(request.remote_addr or request.ip or "") or None
 
 
 def _json_body(request: Request) -> dict | None:

@@ -23,9 +23,10 @@ from typing import Any
 
 import jwt
 
+from support_core.identifiers import is_conversation_id
+
 logger = logging.getLogger(__name__)
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # What a wallet app's user id may look like once checked (it is stored on tickets).
 _APP_USER_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 SESSION_TYPE = "chat_session"
@@ -48,11 +49,6 @@ class Session:
     conversation_id: str
     token: str
     app_user_id: str | None = None
-
-
-def is_safe_id(value: object) -> bool:
-    """Whether ``value`` is a conversation id of the safe alphabet and length."""
-    return isinstance(value, str) and bool(SAFE_ID.match(value))
 
 
 def new_conversation_id() -> str:
@@ -150,7 +146,7 @@ class SessionIssuer:
         except jwt.PyJWTError as error:
             raise InvalidToken(f"session token refused: {type(error).__name__}") from None
         subject = claims.get("sub")
-        if claims.get("typ") != SESSION_TYPE or not is_safe_id(subject):
+        if claims.get("typ") != SESSION_TYPE or not is_conversation_id(subject):
             raise InvalidToken("not a chat session token")
         if conversation_id is not None and conversation_id != subject:
             raise InvalidToken("the session token belongs to another conversation")

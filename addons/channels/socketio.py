@@ -34,8 +34,11 @@ from sanic.response import HTTPResponse
 
 from addons.channels.flood import ChatFloodGuard, limited_text
 from addons.channels.guard import MessageRejected, screen_message, trusted_metadata
+from addons.channels.origins import allowed_origins
 from addons.channels.payloads import allowed_payloads_from_env
-from addons.channels.sessions import InvalidToken, Session, SessionIssuer, is_safe_id
+from addons.channels.sessions import InvalidToken, Session, SessionIssuer
+from support_core.identifiers import is_conversation_id
+from support_core.rate_limits import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +48,6 @@ REJECTION_TEXT = {
 }
 INVALID_SESSION = "invalid_session"
 RATE_LIMITED = "rate_limited"
-
-
-def allowed_origins_from_env() -> list[str] | None:
-    """Browser origins allowed to open a socket (``CHAT_ALLOWED_ORIGINS``, space or comma
-    separated); ``None`` allows the server's own origin only."""
-    raw = (os.environ.get("CHAT_ALLOWED_ORIGINS") or "").replace(",", " ").split()
-    return [origin.rstrip("/") for origin in raw if origin != "*"] or None
 
 
 def _client_manager() -> socketio.AsyncManager | None:
@@ -75,7 +71,8 @@ class GuardedSocketIOInput(SocketIOInput):
         manager = _client_manager()
         sio = socketio.AsyncServer(
             async_mode="sanic",
-            cors_allowed_origins=allowed_origins_from_env(),
+            # None: the server's own origin only.
+            cors_allowed_origins=allowed_origins() or None,
             **({"client_manager": manager} if manager is not None else {}),
         )
         webhook = SocketBlueprint(sio, self.socketio_path, "guarded_socketio_webhook", __name__)
@@ -149,7 +146,7 @@ class GuardedSocketIOInput(SocketIOInput):
             claimed = data.get("session_id")
             if (
                 session is None
-                or not is_safe_id(claimed)
+                or not is_conversation_id(claimed)
                 or claimed != session.conversation_id
                 or data.get("session_token") != session.token
             ):
@@ -201,11 +198,9 @@ def _metadata(raw: Any) -> dict[str, Any]:
 
 
 def _client_address(environ: dict[str, Any]) -> str | None:
-    """The client's address as Sanic sees it (proxy headers only where configured)."""
+    """The client's address, from the Sanic request engine.io keeps in the environ."""
     request = environ.get("sanic.request")
-    if request is None:
-        return None
-    return str(request.remote_addr or request.ip or "") or None
+    return client_address(request) if request is not None else None
 
 
 def _rasa_agent() -> Any:

@@ -14,8 +14,8 @@ from addons.channels.sessions import (
     InvalidToken,
     SessionIssuer,
     app_conversation_id,
-    is_safe_id,
 )
+from support_core.identifiers import is_conversation_id
 
 SECRET = "s" * 32
 APP_SECRET = "app-secret-" + "0123456789" * 3
@@ -24,7 +24,7 @@ APP_SECRET = "app-secret-" + "0123456789" * 3
 def test_a_new_session_verifies_for_its_own_conversation_only() -> None:
     issuer = SessionIssuer(SECRET)
     session = issuer.new_session()
-    assert is_safe_id(session.conversation_id)
+    assert is_conversation_id(session.conversation_id)
     assert issuer.verify(session.token, session.conversation_id) == session
     other = issuer.new_session()
     with pytest.raises(InvalidToken):
@@ -65,7 +65,7 @@ def test_expired_tokens_and_unsafe_subjects_are_refused() -> None:
     "value", ["", "a" * 65, "x/../y", "a b", "é", "a?b", "a%2Fb", "\x00", None, 5]
 )
 def test_unsafe_conversation_ids(value: object) -> None:
-    assert not is_safe_id(value)
+    assert not is_conversation_id(value)
 
 
 def test_an_app_user_token_signed_with_the_shared_secret() -> None:
