@@ -120,4 +120,8 @@ class RateLimiter:
                     "rate limit storage unavailable (%s); allowing", type(error).__name__
                 )
             return ALLOWED
-        return Decision(False, max(1, math.ceil(reset_at - time.time())))
+        # limits reports the reset truncated to a whole second, up to a second
+        # early: a client that waited exactly that long would be refused again.
+        # The window's length bounds the true wait from above.
+        wait = min(rule.get_expiry(), math.ceil(reset_at + 1 - time.time()))
+        return Decision(False, max(1, wait))
