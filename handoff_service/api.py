@@ -29,14 +29,8 @@ from sanic.response import json as json_response
 from sqlalchemy.exc import OperationalError
 
 from handoff_service.db import ping
+from handoff_service.mail.seen import mark_seen
 from handoff_service.models import MAX_ROW_ID, Agent, Message, Ticket
-from handoff_service.notifier import (
-    AGENT_JOINED,
-    AGENT_MESSAGE,
-    TICKET_CREATED,
-    TICKET_RESOLVED,
-    Notification,
-)
 from handoff_service.rate_limiting import rate_limits
 from handoff_service.services import (
     Forbidden,
@@ -338,12 +332,6 @@ def _ticket_quota(request: Request) -> TicketQuota:
     return rate_limits(request.app).ticket
 
 
-def _notify(request: Request, ticket: Ticket, intent: str, **entities: Any) -> None:
-    request.app.ctx.notifications.submit(
-        Notification(ticket.id, ticket.conversation_id, intent, entities)
-    )
-
-
 # ---------------------------------------------------------------- routes
 
 
@@ -370,11 +358,6 @@ def make_blueprint() -> Blueprint:
         ticket, created = _service(request).create_ticket(
             payload, request.headers.get("idempotency-key"), quota=_ticket_quota(request)
         )
-        if created and payload.get("delivered_late") is True:
-            # The bot queued this ticket while the service was down and told the
-            # user so; now the bot tells the user its reference in the same chat
-            # (it reads the reference from the conversation's ticket).
-            _notify(request, ticket, TICKET_CREATED)
         return _reply(ticket_full(ticket, _now(request)), 201 if created else 200)
 
     @bp.get("/conversations/<conversation_id:str>/ticket")
@@ -410,6 +393,22 @@ def make_blueprint() -> Blueprint:
         _require_bot(request)
         message, ticket = _service(request).conversation_agent_message(conversation_id, message_id)
         return _reply(agent_message_json(message, ticket))
+
+    @bp.post("/conversations/<conversation_id:str>/seen")
+    @unit_of_work
+    def replies_seen(request: Request, conversation_id: str) -> HTTPResponse:
+        # The widget showed these agent replies: they need no e-mail.
+        _require_bot(request)
+        try:
+            seen = mark_seen(
+                request.ctx.session,
+                conversation_id,
+                _body(request).get("message_ids"),
+                _now(request),
+            )
+        except ValidationFailed as exc:
+            return _error(400, "validation_failed", exc.detail, exc.field)
+        return _reply({"seen": seen})
 
     # -- agents
 
@@ -460,9 +459,7 @@ def make_blueprint() -> Blueprint:
     @unit_of_work
     def claim(request: Request, ref: str) -> HTTPResponse:
         agent = _require_agent(request)
-        ticket, newly = _service(request).claim(ref, agent)
-        if newly:
-            _notify(request, ticket, AGENT_JOINED)
+        ticket, _newly = _service(request).claim(ref, agent)
         return _reply(ticket_full(ticket, _now(request)))
 
     @bp.post("/tickets/<ref:str>/messages")
@@ -470,12 +467,7 @@ def make_blueprint() -> Blueprint:
     def agent_message(request: Request, ref: str) -> HTTPResponse:
         agent = _require_agent(request)
         payload = _body(request)
-        service = _service(request)
-        message = service.add_agent_message(ref, agent, payload.get("text"))
-        ticket = service.get_ticket(ref)
-        # Only the id: the bot fetches the text from this service, so no text
-        # travels through Rasa's event stream where a user could forge it.
-        _notify(request, ticket, AGENT_MESSAGE, message_id=message.id)
+        message = _service(request).add_agent_message(ref, agent, payload.get("text"))
         return _reply(message_json(message), 201)
 
     @bp.post("/tickets/<ref:str>/resolve")
@@ -483,7 +475,6 @@ def make_blueprint() -> Blueprint:
     def resolve(request: Request, ref: str) -> HTTPResponse:
         agent = _require_agent(request)
         ticket = _service(request).resolve(ref, agent)
-        _notify(request, ticket, TICKET_RESOLVED)
         return _reply(ticket_full(ticket, _now(request)))
 
     @bp.post("/tickets/<ref:str>/close")

@@ -1,4 +1,4 @@
-"""Build the Sanic application: settings, engine, sessions, notifier, routes."""
+"""Build the Sanic application: settings, engine, sessions, dispatcher, routes."""
 
 from __future__ import annotations
 
@@ -8,29 +8,47 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sanic import Sanic
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 
 from handoff_service.api import make_blueprint, register_cors, register_error_handlers
 from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory
+from handoff_service.dispatcher import DispatchSettings, NotificationDispatcher
+from handoff_service.mail.sending import MailSender
+from handoff_service.mail.wiring import build_email_dispatcher
+from handoff_service.mail.wiring import wake_on_commit as wake_mailer_on_commit
 from handoff_service.models import utc_now
-from handoff_service.notifier import Notification, NotificationQueue, Notifier, RasaNotifier
+from handoff_service.notification_outbox import NOTIFICATIONS_QUEUED, ClaimedNotification
+from handoff_service.notifier import Notifier, RasaNotifier
 from handoff_service.pages import add_page_routes
 from handoff_service.services import HandoffService
 
 logger = logging.getLogger(__name__)
 
 
-def _failure_recorder(
-    sessions: sessionmaker, clock: Callable[[], datetime]
-) -> Callable[[Notification, str], None]:
-    def record(notification: Notification, reason: str) -> None:
-        with sessions() as session:
-            HandoffService(session, clock).record_notification_failure(
-                notification.ticket_id, notification.intent, reason
-            )
+def _give_up_recorder(
+    clock: Callable[[], datetime],
+) -> Callable[[Session, ClaimedNotification, str], None]:
+    def record(session: Session, notification: ClaimedNotification, reason: str) -> None:
+        HandoffService(session, clock).record_notification_failure(
+            notification.ticket_id, notification.intent, reason
+        )
 
     return record
+
+
+def _wake_on_commit(sessions: sessionmaker, dispatcher: NotificationDispatcher) -> None:
+    """Deliver a queued notification right after its unit of work commits, not at the next poll."""
+
+    @event.listens_for(sessions, "after_commit")
+    def wake(session: Session) -> None:
+        if session.info.pop(NOTIFICATIONS_QUEUED, False):
+            dispatcher.wake()
+
+    @event.listens_for(sessions, "after_rollback")
+    def forget(session: Session) -> None:
+        session.info.pop(NOTIFICATIONS_QUEUED, None)
 
 
 def create_app(
@@ -39,11 +57,13 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utc_now,
     configure_logging: bool = False,
+    mail_sender: MailSender | None = None,
 ) -> Sanic:
     """A new application on ``settings``.
 
     ``notifier`` defaults to the Rasa HTTP API at ``settings.rasa_url``; tests
-    pass a fake. Each call makes an app with a unique name (Sanic keeps a
+    pass a fake. ``mail_sender`` defaults to the one ``settings.mail`` names
+    (SMTP, or ``.eml`` files in a folder). Each call makes an app with a unique name (Sanic keeps a
     registry of names), its own engine and its own session factory. The
     engine connects lazily, on the first request; so does the rate limiter
     (:func:`handoff_service.rate_limiting.rate_limits`).
@@ -67,11 +87,24 @@ def create_app(
             output_channel=settings.rasa_output_channel,
         )
     )
+    dispatcher = NotificationDispatcher(
+        sessions,
+        delivery,
+        clock,
+        _give_up_recorder(clock),
+        DispatchSettings(
+            poll_interval_s=settings.notify_poll_s, max_backoff_s=settings.notify_max_backoff_s
+        ),
+    )
+    _wake_on_commit(sessions, dispatcher)
+    mailer = build_email_dispatcher(settings, sessions, clock, mail_sender)
+    wake_mailer_on_commit(sessions, mailer)
     app.ctx.settings = settings
     app.ctx.engine = engine
     app.ctx.sessions = sessions
     app.ctx.clock = clock
-    app.ctx.notifications = NotificationQueue(delivery, _failure_recorder(sessions, clock))
+    app.ctx.dispatcher = dispatcher
+    app.ctx.mailer = mailer
 
     app.blueprint(make_blueprint())
     add_page_routes(app, settings)
@@ -79,12 +112,20 @@ def create_app(
     register_error_handlers(app)
 
     @app.after_server_start
-    async def start_notifications(app: Sanic, _loop: object) -> None:
-        app.ctx.notifications.start()
+    async def start_dispatcher(app: Sanic, _loop: object) -> None:
+        app.ctx.dispatcher.start()
+
+    @app.after_server_start
+    async def start_mailer(app: Sanic, _loop: object) -> None:
+        app.ctx.mailer.start()
 
     @app.before_server_stop
-    async def stop_notifications(app: Sanic, _loop: object) -> None:
-        await app.ctx.notifications.stop()
+    async def stop_dispatcher(app: Sanic, _loop: object) -> None:
+        await app.ctx.dispatcher.stop()
+
+    @app.before_server_stop
+    async def stop_mailer(app: Sanic, _loop: object) -> None:
+        await app.ctx.mailer.stop()
 
     @app.after_server_stop
     async def release(app: Sanic, _loop: object) -> None:

@@ -21,6 +21,8 @@ from handoff_service.db import (
     make_session_factory,
     upgrade,
 )
+from handoff_service.mail.outbox import PENDING, STATES, list_emails
+from handoff_service.models import ticket_ref
 from handoff_service.services import HandoffService, ValidationFailed
 
 EXIT_OK = 0
@@ -103,6 +105,35 @@ def cmd_agent_deactivate(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return _with_service(settings, work)
+
+
+def cmd_mail_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the newest e-mails to users: kind, attempts, state; never an address or a text."""
+
+    def work(service: HandoffService) -> int:
+        rows = list_emails(service.session, args.state, args.limit)
+        if not rows:
+            print(f"no {args.state} e-mails" if args.state else "no e-mails yet")
+            return EXIT_OK
+        print("id\tticket\tkind\tattempts\tstate\tlast error")
+        for row in rows:
+            state = row.state
+            if state == PENDING:
+                state = f"pending (next try {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC)"
+            print(
+                f"{row.id}\t{ticket_ref(row.ticket_id)}\t{row.kind}\t{row.attempts}\t"
+                f"{state}\t{row.last_error or '-'}"
+            )
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def _limit(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000")
+    return value
 
 
 STATE_DIR_MODE = 0o700
@@ -191,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         "HANDOFF_PORT; PUBLIC_RASA_URL, HANDOFF_WIDGET_DIR and WIDGET_FRAME_ANCESTORS for the "
         "chat widget served at /widget/; HANDOFF_CORS_ORIGINS; RATE_LIMIT_STORAGE_URL, "
         "HANDOFF_TICKETS_PER_HOUR, HANDOFF_AGENT_CALLS_PER_MINUTE, "
-        "HANDOFF_ANON_CALLS_PER_MINUTE). The agent console is at /console/.",
+        "HANDOFF_ANON_CALLS_PER_MINUTE; SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, "
+        "SMTP_SECURITY, MAIL_FROM, MAIL_OUTBOX_DIR, EMAIL_REPLY_DELAY_S and CHAT_PUBLIC_URL "
+        "for e-mail to users). The agent console is at /console/.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -210,6 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = agent.add_parser("deactivate", help="revoke an agent's token")
     deactivate.add_argument("name")
     deactivate.set_defaults(func=cmd_agent_deactivate)
+
+    mail = commands.add_parser("mail", help="e-mails to users").add_subparsers(
+        dest="mail_command", required=True
+    )
+    mail_list = mail.add_parser(
+        "list", help="list the newest e-mails (state, attempts, last error; no address or text)"
+    )
+    mail_list.add_argument("--state", choices=STATES, help="only e-mails in this state")
+    mail_list.add_argument(
+        "--limit", type=_limit, default=50, help="how many, newest first (default 50)"
+    )
+    mail_list.set_defaults(func=cmd_mail_list)
 
     serve = commands.add_parser("serve", help="migrate, then run the API (one worker)")
     serve.add_argument("--host", help="overrides HANDOFF_HOST")

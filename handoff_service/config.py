@@ -6,6 +6,9 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +26,19 @@ _ORIGIN_RE = re.compile(
 _CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$", re.ASCII)
 _FRAME_KEYWORDS = ("'self'", "'none'")
 
+# E-mail to users (handoff_service/mail, docs/email.md).
+SMTP_SECURITY_MODES = ("starttls", "tls", "none")
+DEFAULT_SMTP_PORT = 587
+# Implicit TLS has its own well-known port; STARTTLS and plain SMTP use 587.
+DEFAULT_SMTPS_PORT = 465
+DEFAULT_MAIL_FROM = "support@localhost"
+DEFAULT_EMAIL_REPLY_DELAY_S = 600
+MAIL_DIR_NAME = "mail"
+_SMTP_ONLY_VARIABLES = ("SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_SECURITY")
+# A host name, IPv4 or bare IPv6 address: no scheme, no port, no spaces.
+_SMTP_HOST_RE = re.compile(r"^[A-Za-z0-9._:-]{1,253}$", re.ASCII)
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
 
 def default_widget_dir() -> Path:
     """The repository's reference chat widget: ``widget/`` beside the package's folder."""
@@ -31,6 +47,29 @@ def default_widget_dir() -> Path:
 
 class ConfigError(ValueError):
     """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How e-mails reach users: an SMTP server, or ``.eml`` files in a folder.
+
+    With no ``smtp_host`` nothing is sent: each e-mail is written to the
+    outbox folder instead, so a laptop needs no mail server.
+    """
+
+    smtp_host: str | None = None
+    smtp_port: int = DEFAULT_SMTP_PORT
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_security: str = "starttls"
+    # "Name <address>" or a bare address; checked by :func:`parse_mail_from`.
+    mail_from: str = DEFAULT_MAIL_FROM
+    # ``None``: ``<state_dir>/mail``.
+    outbox_dir: Path | None = None
+    # How long an agent reply may stay unseen in the widget before it is e-mailed.
+    reply_delay_s: float = DEFAULT_EMAIL_REPLY_DELAY_S
+    # The link back to the chat in e-mails; ``None``: the widget this service serves.
+    chat_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +98,13 @@ class Settings:
     default_page_size: int = 50
     max_page_size: int = 100
     max_messages_page: int = 500
-    notify_timeout_s: float = 3.0
+    # Generous: a notification that times out was usually handled anyway, and is
+    # then tried again (the bot shows it once); each waits in its own thread.
+    notify_timeout_s: float = 10.0
+    # How often a dispatcher looks for notifications other processes queued,
+    # and the longest pause between two tries while Rasa is unreachable.
+    notify_poll_s: float = 1.0
+    notify_max_backoff_s: float = 5.0
     # Served at /widget/ (with a generated config.js pointing at Rasa).
     widget_dir: Path = field(default_factory=default_widget_dir)
     # Origins allowed to frame the widget (CSP frame-ancestors).
@@ -71,6 +116,7 @@ class Settings:
     tickets_per_hour: int = 5
     agent_calls_per_minute: int = 600
     anon_calls_per_minute: int = 60
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def bot_token_file(self) -> Path:
@@ -81,6 +127,16 @@ class Settings:
     def browser_rasa_url(self) -> str:
         """The Rasa URL the widget in a browser talks to."""
         return self.public_rasa_url or self.rasa_url
+
+    @property
+    def mail_outbox_dir(self) -> Path:
+        """Where e-mails are written as files when no SMTP server is configured."""
+        return self.mail.outbox_dir or self.state_dir / MAIL_DIR_NAME
+
+    @property
+    def chat_public_url(self) -> str:
+        """The chat link e-mails give users: the configured one, else this service's widget."""
+        return self.mail.chat_url or default_chat_url(self.host, self.port)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +172,11 @@ class Settings:
                 env, "HANDOFF_AGENT_CALLS_PER_MINUTE", 600, low=1, high=10**6
             ),
             anon_calls_per_minute=_int(env, "HANDOFF_ANON_CALLS_PER_MINUTE", 60, low=1, high=10**6),
+            notify_poll_s=_int(env, "HANDOFF_NOTIFY_POLL_MS", 1000, low=50, high=60_000) / 1000,
+            notify_max_backoff_s=float(
+                _int(env, "HANDOFF_NOTIFY_MAX_BACKOFF_S", 5, low=1, high=3600)
+            ),
+            mail=mail_settings(env),
         )
 
 
@@ -213,3 +274,101 @@ def rate_limit_storage(url: str | None) -> str | None:
             f"{', '.join(s + '://' for s in RATE_LIMIT_SCHEMES)}"
         )
     return url
+
+
+
+def mail_settings(env: Mapping[str, str]) -> MailSettings:
+    """The e-mail settings of ``env`` (``SMTP_*``, ``MAIL_*``, ``EMAIL_*``, ``CHAT_PUBLIC_URL``).
+
+    Raises:
+        ConfigError: a value is unusable, an SMTP setting is given without
+            ``SMTP_HOST``, or credentials would travel unencrypted.
+    """
+    host = env.get("SMTP_HOST") or None
+    if host is None:
+        stray = [name for name in _SMTP_ONLY_VARIABLES if env.get(name)]
+        if stray:
+            # Otherwise mail would quietly go to files while the operator expects SMTP.
+            raise ConfigError(f"{', '.join(stray)} set but SMTP_HOST is not")
+    elif not _SMTP_HOST_RE.match(host) or host.count(":") == 1:
+        raise ConfigError(
+            "SMTP_HOST must be a host name or IP address such as smtp.example.com "
+            f"(no scheme; the port goes in SMTP_PORT), got {host!r}"
+        )
+    security = env.get("SMTP_SECURITY") or "starttls"
+    if security not in SMTP_SECURITY_MODES:
+        raise ConfigError(
+            f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_MODES)}, got {security!r}"
+        )
+    username = env.get("SMTP_USERNAME") or None
+    password = env.get("SMTP_PASSWORD") or None
+    if (username is None) != (password is None):
+        raise ConfigError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+    if username is not None and security == "none":
+        raise ConfigError(
+            "SMTP_USERNAME with SMTP_SECURITY=none would send the password unencrypted; "
+            "use starttls or tls"
+        )
+    default_port = DEFAULT_SMTPS_PORT if security == "tls" else DEFAULT_SMTP_PORT
+    mail_from = env.get("MAIL_FROM") or DEFAULT_MAIL_FROM
+    parse_mail_from(mail_from)
+    outbox = env.get("MAIL_OUTBOX_DIR")
+    chat = env.get("CHAT_PUBLIC_URL") or None
+    return MailSettings(
+        smtp_host=host,
+        smtp_port=_int(env, "SMTP_PORT", default_port, low=1, high=65535),
+        smtp_username=username,
+        smtp_password=password,
+        smtp_security=security,
+        mail_from=mail_from,
+        outbox_dir=Path(outbox) if outbox else None,
+        reply_delay_s=float(
+            _int(env, "EMAIL_REPLY_DELAY_S", DEFAULT_EMAIL_REPLY_DELAY_S, low=10, high=7 * 86400)
+        ),
+        chat_url=chat_link(chat) if chat is not None else None,
+    )
+
+
+def parse_mail_from(raw: str) -> Address:
+    """The sender of e-mails: ``support@example.com`` or ``Wallet Support <support@example.com>``.
+
+    Raises:
+        ConfigError: not exactly one address, or a line break (which would add a header).
+    """
+    refused = ConfigError(
+        f"MAIL_FROM must be an address such as support@example.com or "
+        f"'Wallet Support <support@example.com>', got {raw!r}"
+    )
+    if not raw.isprintable():
+        raise refused
+    found = getaddresses([raw])
+    if len(found) != 1 or "@" not in found[0][1]:
+        raise refused
+    name, addr = found[0]
+    try:
+        return Address(display_name=name, addr_spec=addr)
+    except (ValueError, HeaderParseError):
+        raise refused from None
+
+
+def chat_link(url: str) -> str:
+    """An http(s) URL for e-mails to link to (kept exactly as given).
+
+    Raises:
+        ConfigError: another scheme, no host, or spaces and control characters.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not url.isprintable():
+        raise ConfigError(f"CHAT_PUBLIC_URL must be an http:// or https:// URL, got {url!r}")
+    if " " in url:
+        raise ConfigError("CHAT_PUBLIC_URL must not contain spaces")
+    return url
+
+
+def default_chat_url(host: str, port: int) -> str:
+    """The widget this service serves, as a user on this machine reaches it."""
+    if host in _WILDCARD_HOSTS:
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/widget/"

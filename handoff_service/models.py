@@ -183,6 +183,8 @@ def _enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
 
 
 _ACTIVE_SQL = text("status IN ('open', 'assigned')")
+# Agent replies the widget has not shown and no e-mail has carried yet.
+_UNMAILED_REPLY_SQL = text("author = 'agent' AND seen_at IS NULL AND emailed_at IS NULL")
 
 
 class Agent(Base):
@@ -286,10 +288,22 @@ class Message(Base):
     created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
     # Rasa's message id for relayed user messages: a retried relay is a no-op.
     external_id = Column(String(200))
+    # When the user's widget showed an agent reply (it reports what it shows),
+    # and when an e-mail carried it because the widget had not.
+    seen_at = Column(UTCDateTime())
+    emailed_at = Column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("ticket_id", "external_id", name="uq_messages_ticket_external"),
         Index("ix_messages_ticket_id_id", "ticket_id", "id"),
+        # The e-mail scheduler looks for these every few seconds; partial, so
+        # the index holds only the few replies still waiting, not the transcript.
+        Index(
+            "ix_messages_unmailed_replies",
+            "created_at",
+            sqlite_where=_UNMAILED_REPLY_SQL,
+            postgresql_where=_UNMAILED_REPLY_SQL,
+        ),
     )
 
     def __repr__(self) -> str:
@@ -310,3 +324,65 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"AuditEvent(id={self.id!r}, action={self.action!r})"
+
+
+class ChatNotification(Base):
+    """Something the user's chat must be told (agent joined, a reply, resolved...).
+
+    Written in the same transaction as the agent's action, so a crash or a Rasa
+    outage can delay a notification but never lose it; the dispatcher
+    (:mod:`handoff_service.dispatcher`) delivers them in order per conversation.
+    """
+
+    __tablename__ = "chat_notifications"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    conversation_id = Column(String(255), nullable=False)
+    intent = Column(String(32), nullable=False)
+    entities = Column(JSON)
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    # A dispatcher holds a notification while it delivers it; when the holder
+    # dies, the lease runs out and another dispatcher takes over.
+    lease_until = Column(UTCDateTime())
+    delivered_at = Column(UTCDateTime())
+    # Set when Rasa refused it for good (the chat never sees it; audited).
+    failed_at = Column(UTCDateTime())
+    last_error = Column(String(200))
+
+    __table_args__ = (
+        Index("ix_chat_notifications_conversation_id_id", "conversation_id", "id"),
+        Index("ix_chat_notifications_pending", "delivered_at", "failed_at", "next_attempt_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"ChatNotification(id={self.id!r}, intent={self.intent!r})"
+
+
+class OutgoingEmail(Base):
+    """One e-mail to a user: the ticket confirmation, or agent replies they did not see."""
+
+    __tablename__ = "outgoing_emails"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    kind = Column(String(32), nullable=False)
+    # The agent messages this e-mail carries (ids), for an agent_replies e-mail.
+    message_ids = Column(JSON)
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    lease_until = Column(UTCDateTime())
+    sent_at = Column(UTCDateTime())
+    failed_at = Column(UTCDateTime())
+    last_error = Column(String(200))
+
+    __table_args__ = (
+        Index("ix_outgoing_emails_pending", "sent_at", "failed_at", "next_attempt_at"),
+        Index("ix_outgoing_emails_ticket_id", "ticket_id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"OutgoingEmail(id={self.id!r}, kind={self.kind!r})"

@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handoff_service import notification_outbox
 from handoff_service import repository as repo
+from handoff_service.mail.scheduling import queue_ticket_confirmation
 from handoff_service.models import (
     MAX_ROW_ID,
     Agent,
@@ -38,6 +40,9 @@ from handoff_service.models import (
     ticket_id_from_ref,
     utc_now,
 )
+from handoff_service.notification_outbox import NOTIFICATIONS_QUEUED
+from handoff_service.notifier import AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED
+from handoff_service.notifier import TICKET_CREATED as CHAT_TICKET_CREATED
 from handoff_service.repository import NewAuditEvent, NewMessage, QueueKey, TicketFilters
 from support_core.identifiers import is_conversation_id
 from support_core.secret_guard import redact
@@ -634,6 +639,12 @@ class HandoffService:
             ticket = self._insert_ticket(draft, key)
             if quota is not None:
                 quota(draft.conversation_id)
+            if payload.get("delivered_late") is True:
+                # The bot queued this ticket while the service was down and told
+                # the user so; the chat now gets the reference (the bot reads it
+                # from the conversation's ticket).
+                self._notify_chat(ticket, CHAT_TICKET_CREATED)
+            queue_ticket_confirmation(self.session, ticket, self.clock())
             self.session.commit()
         except IntegrityError:
             # This unit of work holds nothing else, so roll it all back.
@@ -780,6 +791,7 @@ class HandoffService:
             self.session.rollback()
             raise TicketConflict("claimed_by_another_agent", f"ticket {ref} has another agent")
         self._audit(ticket, agent.name, "ticket_claimed")
+        self._notify_chat(ticket, AGENT_JOINED)
         self.session.commit()
         return ticket, True
 
@@ -820,6 +832,9 @@ class HandoffService:
             ticket.first_agent_reply_at = now
             self._audit(ticket, agent.name, "first_agent_reply")
         self._audit(ticket, agent.name, "agent_message", message_id=message.id, redacted=redacted)
+        # Only the id: the bot fetches the text from this service, so no text
+        # travels through Rasa's event stream where a user could forge it.
+        self._notify_chat(ticket, AGENT_MESSAGE, message_id=message.id)
         self.session.commit()
         return message
 
@@ -871,6 +886,8 @@ class HandoffService:
             self.session.rollback()
             raise TicketConflict("transition_not_allowed", f"ticket {ref} changed meanwhile")
         self._audit(ticket, agent.name, f"ticket_{to_status.value}")
+        if to_status is TicketStatus.RESOLVED:
+            self._notify_chat(ticket, TICKET_RESOLVED)
         self.session.commit()
         return ticket
 
@@ -985,11 +1002,21 @@ class HandoffService:
             raise TicketNotFound("no such agent message in this conversation")
         return found
 
+    def _notify_chat(self, ticket: Ticket, intent: str, **entities: Any) -> None:
+        """Queue a notification for the user's chat in this unit of work.
+
+        It commits (or rolls back) with the action it reports; the dispatcher
+        delivers it afterwards, whichever entry point made the change.
+        """
+        notification_outbox.queue_notification(
+            self.session, ticket.id, ticket.conversation_id, intent, entities, self.clock()
+        )
+        self.session.info[NOTIFICATIONS_QUEUED] = True
+
     def record_notification_failure(self, ticket_id: int, intent: str, reason: str) -> None:
-        """Note in the audit trail that Rasa could not be told about an agent action."""
+        """Note in the audit trail that Rasa refused a notification for good (no commit)."""
         ticket = repo.get_ticket_by_id(self.session, ticket_id)
         self._audit(ticket, SYSTEM_ACTOR, "notify_failed", intent=intent, reason=reason)
-        self.session.commit()
 
     def audit_trail(self, ref: str) -> list[tuple[str, str, dict[str, Any] | None]]:
         """``(actor, action, detail)`` of every audit event of a ticket, oldest first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sanic import Sanic
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from devtools.databases import DatabaseUnavailable, temporary_postgres_database
+from devtools.mailbox import SmtpSink
 from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory, upgrade
 from handoff_service.models import Agent, Base
@@ -100,3 +102,37 @@ def alice(service: HandoffService) -> Agent:
 def bob(service: HandoffService) -> Agent:
     """An agent called bob."""
     return service.add_agent("bob")[0]
+
+
+# ---------------------------------------------------------------- e-mail
+
+
+@pytest.fixture(autouse=True)
+def mail_outbox_in_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Apps built on default settings write their e-mail files to a temporary folder.
+
+    ``Settings()`` keeps its state in ``state/`` of the working directory; without
+    this, every test ticket with a contact e-mail would leave a file in the
+    repository's ``state/mail``. Settings with their own state folder are unchanged.
+    """
+    folder = tmp_path_factory.mktemp("mail")
+    original = Settings.mail_outbox_dir
+
+    def redirected(settings: Settings) -> Path:
+        if settings.mail.outbox_dir is None and settings.state_dir == Path("state"):
+            return folder
+        return original.fget(settings)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Settings, "mail_outbox_dir", property(redirected))
+    return folder
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    """A running SMTP server that accepts everything."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+

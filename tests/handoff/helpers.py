@@ -41,14 +41,25 @@ class FakeNotifier:
     def __init__(self, failing: bool = False) -> None:
         self.failing = failing
         self.calls: list[Notification] = []
+        # The calls that did not fail, i.e. what the chat really received.
+        self.delivered: list[Notification] = []
         self._changed = threading.Condition()
 
     def notify(self, notification: Notification) -> None:
         with self._changed:
             self.calls.append(notification)
+            if not self.failing:
+                self.delivered.append(notification)
             self._changed.notify_all()
         if self.failing:
             raise NotificationFailed("cannot reach Rasa: ConnectionError")
+
+    def wait_for_delivered(self, count: int, timeout: float = 10.0) -> list[Notification]:
+        """Block until ``count`` notifications were delivered (not failed)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.delivered) >= count, timeout):
+                raise AssertionError(f"expected {count} deliveries, got {self.delivered}")
+            return list(self.delivered)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Notification]:
         """Block until ``count`` notifications arrived (they are delivered off the request)."""
@@ -61,6 +72,11 @@ class FakeNotifier:
     def intents(self) -> list[str]:
         """The intents triggered so far, in order."""
         return [c.intent for c in self.calls]
+
+
+def entities_without_id(notification: Notification) -> dict[str, Any]:
+    """A notification's entities but the outbox row id the dispatcher adds to each."""
+    return {k: v for k, v in notification.entities.items() if k != "notification_id"}
 
 
 class LiveServer:

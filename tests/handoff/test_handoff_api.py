@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from tests.handoff.helpers import (
     LiveServer,
     ServedApp,
     empty_postgres_schema,
+    entities_without_id,
     live_server,
     ticket_payload,
 )
@@ -287,7 +289,9 @@ def test_claim_reply_resolve_rate_and_the_notifications(api: Api) -> None:
     assert [c.intent for c in calls] == [AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED]
     assert {c.conversation_id for c in calls} == {"sess-9"}
     # Only the message id travels: the bot fetches the text, scoped by conversation.
-    assert [c.entities for c in calls] == [{}, {"message_id": reply.json()["id"]}, {}]
+    assert [entities_without_id(c) for c in calls] == [{}, {"message_id": reply.json()["id"]}, {}]
+    ids = [c.entities["notification_id"] for c in calls]
+    assert ids == sorted(ids) and len(set(ids)) == 3
     fetched = api.bot("GET", f"/api/conversations/sess-9/messages/{reply.json()['id']}")
     assert fetched.status_code == 200
     assert fetched.json() == {
@@ -436,7 +440,9 @@ def test_events_feed_reports_changes_since_a_cursor(api: Api) -> None:
     assert [(c["ref"], c["status"]) for c in moved["changes"]] == [(ref, "assigned")]
 
 
-def test_a_failing_notifier_does_not_fail_the_agent(sqlite_file_url: str) -> None:
+def test_a_failing_notifier_does_not_fail_the_agent_and_loses_nothing(
+    sqlite_file_url: str,
+) -> None:
     notifier = FakeNotifier(failing=True)
     server, agents = _start(sqlite_file_url, notifier)
     try:
@@ -456,15 +462,21 @@ def test_a_failing_notifier_does_not_fail_the_agent(sqlite_file_url: str) -> Non
             timeout=10,
         )
         assert claim.status_code == 200 and reply.status_code == 201
-        notifier.wait_for(2)
-        assert server.app.ctx.notifications.pending == 0
+        # Rasa keeps failing: the first notification is retried, the second waits its turn.
+        tried = notifier.wait_for(2)
+        assert {c.intent for c in tried} == {AGENT_JOINED}
+        notifier.failing = False
+        delivered = notifier.wait_for_delivered(2)
+        time.sleep(0.3)
+        assert len(notifier.delivered) == 2
+        assert [c.intent for c in delivered] == [AGENT_JOINED, AGENT_MESSAGE]
     finally:
         server.stop()
     with server.app.ctx.sessions() as session:
         trail = HandoffService(session).audit_trail(ref)
-    failures = [detail for _, action, detail in trail if action == "notify_failed"]
-    assert [f["intent"] for f in failures] == [AGENT_JOINED, AGENT_MESSAGE]
-    assert "are you there" not in json.dumps(failures)
+    # An outage is not a refusal: nothing was given up, so nothing is audited as failed.
+    assert [action for _, action, _ in trail if action == "notify_failed"] == []
+    assert "are you there" not in json.dumps(trail)
 
 
 @pytest.mark.postgres
@@ -491,11 +503,13 @@ def test_a_ticket_delivered_late_is_announced_without_entities(api: Api) -> None
     assert api.bot("POST", "/api/tickets", json=late, headers=dict(headers)).status_code == 200
     on_time = api.new_ticket(conversation_id="on-time")["ref"]
     api.agent("alice", "POST", f"/api/tickets/{on_time}/claim")
-    # Notifications leave in order: the claim's comes right after the one announcement.
-    calls = api.notifier.wait_for(2)
-    assert [(c.intent, c.conversation_id, dict(c.entities)) for c in calls] == [
-        ("ticket_created", "late", {}),
+    # One announcement for the late ticket, however often it was replayed.
+    api.notifier.wait_for(2)
+    time.sleep(0.3)
+    received = [(c.intent, c.conversation_id, entities_without_id(c)) for c in api.notifier.calls]
+    assert sorted(received) == [
         ("agent_joined", "on-time", {}),
+        ("ticket_created", "late", {}),
     ]
 
 

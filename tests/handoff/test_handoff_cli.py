@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.stack import free_port
 from handoff_service.cli import ensure_bot_token, ensure_state_dir
 from handoff_service.config import Settings
 from handoff_service.db import head_revision, make_engine
@@ -54,12 +54,6 @@ def _cli(workdir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """An empty working folder for the command (its state/ goes there)."""
@@ -97,7 +91,7 @@ def served(workdir: Path) -> Iterator[tuple[str, str]]:
     """A real ``serve`` process with agent alice; yields (base URL, alice's token)."""
     assert _cli(workdir, "db", "upgrade").returncode == 0
     token = _cli(workdir, "agent", "add", "alice").stdout.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     log = (workdir / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "handoff_service", "serve", "--host", "127.0.0.1"],

@@ -397,6 +397,26 @@ def test_the_app_user_id_migration_goes_up_and_down_keeping_every_row(database_u
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("UPDATE tickets SET csat = 9"))
 
-        assert upgrade(engine) == head_revision() == "0003_app_user_id"
+        assert upgrade(engine) == head_revision() == "0004_durable_notifications"
+    finally:
+        engine.dispose()
+
+
+def test_the_durable_notification_migration_goes_up_and_down(database_url: str) -> None:
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        with migration_connection(engine) as conn:
+            command.upgrade(alembic_config(conn), "0003_app_user_id")
+        with engine.begin() as conn:
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "open"})
+        assert upgrade(engine) == "0004_durable_notifications"
+        assert {"seen_at", "emailed_at"} <= _columns(engine, "messages")
+        with migration_connection(engine) as conn:
+            command.downgrade(alembic_config(conn), "0003_app_user_id")
+        assert "seen_at" not in _columns(engine, "messages")
+        assert "chat_notifications" not in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM tickets")).scalar_one() == 1
+        assert upgrade(engine) == "0004_durable_notifications"
     finally:
         engine.dispose()

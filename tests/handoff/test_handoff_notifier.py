@@ -184,13 +184,20 @@ def test_the_service_tells_rasa_about_agent_actions(rasa: FakeRasa, sqlite_file_
     assert {c["path"] for c in calls} == {"/conversations/s-1/trigger_intent"}
     assert {c["query"]["output_channel"][0] for c in calls} == {"socketio"}
     # No agent name, no text, no reference: the bot asks the service for those.
-    assert [c["json"]["entities"] for c in calls] == [{}, {"message_id": reply.json()["id"]}, {}]
+    # The outbox row id lets the bot skip a notification it has already shown.
+    entities = [c["json"]["entities"] for c in calls]
+    ids = [e.pop("notification_id") for e in entities]
+    assert entities == [{}, {"message_id": reply.json()["id"]}, {}]
+    assert ids == sorted(set(ids)) and all(isinstance(i, int) for i in ids)
     assert "On it." not in json.dumps(calls)
 
 
-def test_rasa_down_is_audited_and_the_agent_still_gets_201(sqlite_file_url: str) -> None:
+def test_rasa_down_then_back_gets_every_notification_once_in_order(
+    rasa: FakeRasa, sqlite_file_url: str
+) -> None:
+    rasa.status = 503
     app = create_app(
-        Settings(database_url=sqlite_file_url, bot_token="bot", rasa_url=_closed_port_url())
+        Settings(database_url=sqlite_file_url, bot_token="bot", rasa_url=rasa.url)
     )
     upgrade(app.ctx.engine)
     with app.ctx.sessions() as session:
@@ -198,7 +205,45 @@ def test_rasa_down_is_audited_and_the_agent_still_gets_201(sqlite_file_url: str)
     with live_server(app) as server:
         ref, reply = _reply_flow(server.url, token)
         assert reply.status_code == 201
-    # Stopping the server drained the queue: every failure is on record.
+        # Only the first is tried while Rasa fails: the others wait behind it.
+        failed = rasa.wait(2)
+        assert {c["json"]["name"] for c in failed} == {"agent_joined"}
+        tried = len(rasa.requests)
+        rasa.status = 200
+        deadline = time.monotonic() + 10
+        while len(rasa.requests) < tried + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    # The failed tries may be one or more; after Rasa came back, each exactly once.
+    accepted = rasa.requests[-3:]
+    assert [c["json"]["name"] for c in accepted] == [
+        "agent_joined", "agent_message", "ticket_resolved",
+    ]
+    assert all(c["json"]["name"] == "agent_joined" for c in rasa.requests[:-3])
+    with app.ctx.sessions() as session:
+        trail = HandoffService(session).audit_trail(ref)
+    assert [a for _, a, _ in trail if a == "notify_failed"] == []
+
+
+def test_a_request_rasa_refuses_for_good_is_given_up_and_audited(
+    rasa: FakeRasa, sqlite_file_url: str
+) -> None:
+    rasa.status = 400
+    app = create_app(
+        Settings(database_url=sqlite_file_url, bot_token="bot", rasa_url=rasa.url)
+    )
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        token = HandoffService(session).add_agent("alice")[1]
+    with live_server(app) as server:
+        ref, reply = _reply_flow(server.url, token)
+        assert reply.status_code == 201
+        rasa.wait(3)
+        time.sleep(0.3)
+    # Given up one by one, in order, each tried once: a refusal is not retried.
+    assert [c["json"]["name"] for c in rasa.requests] == [
+        "agent_joined", "agent_message", "ticket_resolved",
+    ]
     with app.ctx.sessions() as session:
         trail = HandoffService(session).audit_trail(ref)
     failed = [d["intent"] for _, action, d in trail if action == "notify_failed"]

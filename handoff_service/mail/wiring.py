@@ -1,0 +1,49 @@
+"""Putting the e-mail dispatcher into the service: build it from the settings, wake it on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from handoff_service.config import Settings, parse_mail_from
+from handoff_service.mail.dispatcher import EmailDispatcher, EmailDispatchSettings
+from handoff_service.mail.outbox import EMAILS_QUEUED
+from handoff_service.mail.sending import MailSender, make_sender
+
+
+def build_email_dispatcher(
+    settings: Settings,
+    sessions: sessionmaker,
+    clock: Callable[[], datetime],
+    sender: MailSender | None = None,
+) -> EmailDispatcher:
+    """The dispatcher ``settings`` describe; ``sender`` replaces the configured one (tests).
+
+    Raises:
+        ConfigError: ``MAIL_FROM`` is not a usable address.
+    """
+    mail = settings.mail
+    return EmailDispatcher(
+        sessions,
+        sender if sender is not None else make_sender(settings),
+        clock,
+        mail_from=parse_mail_from(mail.mail_from),
+        chat_url=settings.chat_public_url,
+        settings=EmailDispatchSettings(reply_delay_s=mail.reply_delay_s),
+    )
+
+
+def wake_on_commit(sessions: sessionmaker, dispatcher: EmailDispatcher) -> None:
+    """Send a queued e-mail right after its unit of work commits, not at the next poll."""
+
+    @event.listens_for(sessions, "after_commit")
+    def wake(session: Session) -> None:
+        if session.info.pop(EMAILS_QUEUED, False):
+            dispatcher.wake()
+
+    @event.listens_for(sessions, "after_rollback")
+    def forget(session: Session) -> None:
+        session.info.pop(EMAILS_QUEUED, None)
