@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -19,6 +19,7 @@ from actions.handoff_client import (
     HandoffUnavailable,
     TicketNotFound,
 )
+from actions.notifications import already_handled
 from actions.outbox import MESSAGE, RATING, TICKET
 from actions.runtime import ServiceAction
 
@@ -33,6 +34,12 @@ SERVICE_READ_ATTEMPTS = 3
 SERVICE_READ_PAUSE_SECONDS = 0.5
 _MAX_PAUSE_SECONDS = 2.0
 _MESSAGE_ID = re.compile(r"^[0-9]{1,18}$")
+LAST_RELAYED_SLOT = "last_relayed_message"
+BACKLOG_NOTICE_SLOT = "relay_backlog_notice_given"
+# Rasa's text of a message triggered through its API (trigger_intent).
+EXTERNAL_PREFIX = "EXTERNAL: "
+# After a long outage, relay at most this many waiting messages per turn.
+MAX_CATCH_UP = 50
 
 T = TypeVar("T")
 
@@ -98,8 +105,81 @@ def parse_rating(text: str) -> int | None:
     return None
 
 
+def _relayable(event: dict[str, Any]) -> bool:
+    """A message the user typed (not a button payload, not a service notification)."""
+    text = event.get("text") or ""
+    return (
+        event.get("event") == "user"
+        and bool(text)
+        and not text.startswith("/")
+        and not text.startswith(EXTERNAL_PREFIX)
+    )
+
+
+def unrelayed_messages(tracker: Tracker) -> list[dict[str, Any]]:
+    """The user's messages since the last one that reached the ticket, oldest first.
+
+    Normally only the latest; after an outage of the action server or the
+    service, also those written meanwhile. The walk back stops at the last
+    relayed message or, before the first relay, where the handoff began (the
+    ticket's own transcript holds everything before); at most ``MAX_CATCH_UP``.
+    """
+    last = tracker.get_slot(LAST_RELAYED_SLOT)
+    found: list[dict[str, Any]] = []
+    seen_ids: set[Any] = set()
+    for event in reversed(tracker.events):
+        if (
+            not last
+            and event.get("event") == "slot"
+            and event.get("name") == "handoff_active"
+            and event.get("value") is True
+        ):
+            break
+        if not _relayable(event):
+            continue
+        message_id = event.get("message_id")
+        if last and message_id == last:
+            break
+        if message_id in seen_ids:
+            continue  # the same message given back to the bot (see _back_to_the_bot)
+        seen_ids.add(message_id)
+        found.append(event)
+        if len(found) >= MAX_CATCH_UP:
+            break
+    found.reverse()
+    return found
+
+
+def _back_to_the_bot(tracker: Tracker, ref: str | None) -> list[EventType]:
+    """The ticket is already done: end the handoff and let the bot answer this message.
+
+    The message is given back as a fresh turn (after ``action_listen``), so the
+    rules answer it as they would any message; when they fall back, the rewind
+    removes only that copy, never the end of the handoff before it.
+    """
+    latest = tracker.latest_message
+    copy = {
+        "event": "user",
+        "text": latest.get("text"),
+        "parse_data": {k: v for k, v in latest.items() if k not in ("message_id", "text")}
+        | {"text": latest.get("text")},
+        "input_channel": tracker.get_latest_input_channel(),
+        "message_id": latest.get("message_id"),
+        "metadata": latest.get("metadata") or {},
+    }
+    events: list[EventType] = [
+        SlotSet("handoff_active", False),
+        SlotSet("handoff_notice_given", None),
+        SlotSet(LAST_RELAYED_SLOT, None),
+        SlotSet(BACKLOG_NOTICE_SLOT, None),
+    ]
+    if ref:
+        events.append(SlotSet("ticket_ref", ref))
+    return [*events, ActionExecuted("action_listen"), copy]
+
+
 class ActionRelayToAgent(ServiceAction):
-    """Appends the user's message to the conversation's ticket; tells the user once."""
+    """Appends the user's messages to the conversation's ticket; tells the user once."""
 
     def name(self) -> str:
         """Predicted by the handoff policy for every user message during a handoff."""
@@ -108,13 +188,13 @@ class ActionRelayToAgent(ServiceAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Relay by conversation id, queueing the message when the service is down.
+        """Relay by conversation id, queueing the messages when the service is down.
 
         The ticket is found by the service from the conversation id: nothing a
         user typed (a ``ticket_ref`` entity, a slot) chooses where the words go.
+        Each message carries Rasa's message id, so relaying one twice stores it once.
         """
         message = tracker.latest_message
-        text = message.get("text") or ""
         intent = (message.get("intent") or {}).get("name")
         if intent == "share_secret":
             dispatcher.utter_message(response="utter_secret_warning")
@@ -122,37 +202,53 @@ class ActionRelayToAgent(ServiceAction):
         if not tracker.get_slot("handoff_notice_given"):
             dispatcher.utter_message(response="utter_handoff_waiting")
             events.append(SlotSet("handoff_notice_given", True))
-        if not text or text.startswith("/"):
-            return events
         conversation_id = tracker.sender_id
-        message_id = message.get("message_id")
-        key = f"{conversation_id}:{message_id}"
-        payload = {"text": text, "external_id": message_id}
+        pending = unrelayed_messages(tracker)
         queued = await asyncio.to_thread(self.outbox.pending, conversation_id)
-        if any(entry.kind in (TICKET, MESSAGE) for entry in queued):
-            # Its ticket (or an earlier message) is still queued: keep the order.
-            await self.queue(MESSAGE, key, conversation_id, payload)
-            return events
-        try:
-            await asyncio.to_thread(
-                self.client.relay_user_message, conversation_id, text, message_id
-            )
-        except HandoffUnavailable:
-            await self.queue(MESSAGE, key, conversation_id, payload)
-        except HandoffRejected as rejected:
-            if rejected.status in (404, 409):
-                # No open ticket any more (resolved meanwhile): the bot is back.
-                dispatcher.utter_message(response="utter_handoff_over")
-                events.append(SlotSet("handoff_active", False))
-                return events
-            logger.error(
-                "Handoff service refused message %s of conversation %s (%s); kept as a dead"
-                " letter", key, conversation_id, rejected,
-            )
-            await asyncio.to_thread(
-                self.outbox.put_dead_letter, MESSAGE, key, conversation_id, payload,
-                rejected.status, rejected.error_code, rejected.field,
-            )
+        keep_order = any(entry.kind in (TICKET, MESSAGE) for entry in queued)
+        # A queued ticket was announced as such, with the promise that what the
+        # user writes follows it: no second notice then.
+        ticket_queued = any(entry.kind == TICKET for entry in queued)
+        for user_event in pending:
+            text = user_event.get("text") or ""
+            message_id = user_event.get("message_id")
+            key = f"{conversation_id}:{message_id}"
+            payload = {"text": text, "external_id": message_id}
+            if keep_order:
+                # Its ticket (or an earlier message) is still queued: keep the order.
+                await self.queue(MESSAGE, key, conversation_id, payload)
+                continue
+            try:
+                await asyncio.to_thread(
+                    self.client.relay_user_message, conversation_id, text, message_id
+                )
+            except HandoffUnavailable:
+                keep_order = True
+                await self.queue(MESSAGE, key, conversation_id, payload)
+                continue
+            except HandoffRejected as rejected:
+                if rejected.status in (404, 409):
+                    # No open ticket any more (resolved while its notice was lost or late).
+                    ticket = await _conversation_ticket(self, tracker, "handoff over")
+                    ref = ticket["ref"] if ticket else None
+                    if ref:
+                        dispatcher.utter_message(response="utter_handoff_over", ref=ref)
+                    return events + _back_to_the_bot(tracker, ref)
+                logger.error(
+                    "Handoff service refused message %s of conversation %s (%s); kept as a"
+                    " dead letter", key, conversation_id, rejected,
+                )
+                await asyncio.to_thread(
+                    self.outbox.put_dead_letter, MESSAGE, key, conversation_id, payload,
+                    rejected.status, rejected.error_code, rejected.field,
+                )
+        if pending:
+            events.append(SlotSet(LAST_RELAYED_SLOT, pending[-1].get("message_id")))
+        if keep_order and not ticket_queued and not tracker.get_slot(BACKLOG_NOTICE_SLOT):
+            dispatcher.utter_message(response="utter_message_kept")
+            events.append(SlotSet(BACKLOG_NOTICE_SLOT, True))
+        elif not keep_order and tracker.get_slot(BACKLOG_NOTICE_SLOT):
+            events.append(SlotSet(BACKLOG_NOTICE_SLOT, None))
         return events
 
 
@@ -171,6 +267,8 @@ class ActionDeliverAgentMessage(ServiceAction):
         Only the id is read from the message: text and name come from the
         service, which answers 404 for a message of any other conversation.
         """
+        if already_handled(tracker):
+            return []
         raw = _entity(tracker, "message_id")
         message_id = str(raw) if raw is not None and not isinstance(raw, bool) else ""
         if not _MESSAGE_ID.match(message_id):
@@ -201,6 +299,8 @@ class ActionDeliverAgentMessage(ServiceAction):
                     "type": "agent",
                     "agent_name": name if isinstance(name, str) else "",
                     "text": text,
+                    # The widget reports this id back once the user has seen the reply.
+                    "message_id": int(message_id),
                 }
             }
         )
@@ -218,6 +318,8 @@ class ActionAgentJoined(ServiceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """A system notice naming the agent the service says has the conversation's ticket."""
+        if already_handled(tracker):
+            return []
         ticket = await _conversation_ticket(self, tracker, "agent joined")
         if ticket is None or ticket.get("status") not in OPEN_STATUSES:
             return []
@@ -239,6 +341,8 @@ class ActionTicketDelivered(ServiceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Announce the conversation's open ticket, as the service has it."""
+        if already_handled(tracker):
+            return []
         ticket = await _conversation_ticket(self, tracker, "ticket created")
         if ticket is None or ticket.get("status") not in OPEN_STATUSES:
             return []
@@ -262,14 +366,22 @@ class ActionTicketResolved(ServiceAction):
         Otherwise nothing is said and the rating form that follows in the rule
         does not start.
         """
+        if already_handled(tracker):
+            return _listen()
         ticket = await _conversation_ticket(self, tracker, "ticket resolved")
         if ticket is None or ticket.get("status") not in DONE_STATUSES:
             return _listen()
+        if ticket.get("csat") is not None:
+            return _listen()
         ref = ticket["ref"]
-        dispatcher.utter_message(response="utter_ticket_resolved", ref=ref)
+        if tracker.get_slot("handoff_active") or tracker.get_slot("ticket_ref") != ref:
+            # Said already when the user wrote after a resolve whose notice was late.
+            dispatcher.utter_message(response="utter_ticket_resolved", ref=ref)
         return [
             SlotSet("handoff_active", False),
             SlotSet("handoff_notice_given", None),
+            SlotSet(LAST_RELAYED_SLOT, None),
+            SlotSet(BACKLOG_NOTICE_SLOT, None),
             SlotSet("ticket_ref", ref),
             SlotSet("csat", None),
         ]

@@ -14,6 +14,10 @@ from actions.handoff_client import HandoffRejected, HandoffUnavailable, TicketNo
 from actions.outbox import TICKET
 from actions.runtime import ServiceAction
 from actions.ticket_form import language_of
+from support_core.identifiers import is_conversation_id
+
+# Set by the chat channel from the signed session (addons.channels.guard).
+PREVIOUS_METADATA_KEY = "previous_conversations"
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ class ActionCheckTicketStatus(ServiceAction):
             dispatcher.utter_message(response="utter_ticket_status_queued")
             return []
         try:
-            ticket = await asyncio.to_thread(self.client.conversation_ticket, tracker.sender_id)
+            ticket = await self._latest_ticket(tracker)
         except TicketNotFound:
             dispatcher.utter_message(response="utter_no_ticket_yet")
             return []
@@ -69,4 +73,32 @@ class ActionCheckTicketStatus(ServiceAction):
             ref=ticket["ref"],
             status=status_text(ticket, language_of(tracker)),
         )
+        if ticket.get("conversation_id") not in (None, tracker.sender_id):
+            # The ticket of the chat the user left: do not make it this chat's.
+            return []
         return [SlotSet("ticket_ref", ticket["ref"])]
+
+    async def _latest_ticket(self, tracker: Tracker) -> dict:
+        """This conversation's ticket, else that of the chat the user left for this one.
+
+        The earlier conversations come from the signed session (metadata only
+        the channel sets), never from what the user typed.
+
+        Raises:
+            TicketNotFound: none of them has a ticket.
+        """
+        for conversation_id in [tracker.sender_id, *previous_conversations(tracker)]:
+            try:
+                return await asyncio.to_thread(self.client.conversation_ticket, conversation_id)
+            except TicketNotFound:
+                continue
+        raise TicketNotFound("no ticket in this conversation or the ones before it")
+
+
+def previous_conversations(tracker: Tracker) -> list[str]:
+    """The earlier conversations the channel linked to this one (newest first, at most 3)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    linked = metadata.get(PREVIOUS_METADATA_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(linked, list):
+        return []
+    return [c for c in linked[:3] if isinstance(c, str) and is_conversation_id(c)]

@@ -1,7 +1,8 @@
 """The Rasa command line as the project runs its server: ``python -m addons.server run ...``.
 
 Takes the arguments of ``rasa``; it first installs the project's runtime fixes
-to Rasa (see :mod:`addons.action_response_validation`). For ``run`` it also
+to Rasa (see :mod:`addons.action_response_validation` and
+:mod:`addons.action_outage`). For ``run`` it also
 supplies, from the environment, what must not be spelled on a command line or
 left wide open:
 
@@ -23,7 +24,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from addons import action_response_validation
+from addons import action_outage, action_response_validation
 from addons.channels.origins import allowed_origins
 
 DEFAULT_INTERFACE = "127.0.0.1"
@@ -85,6 +86,7 @@ def main() -> None:
     """Install the fixes, complete the arguments, then hand over to Rasa's entry point."""
     from rasa.__main__ import main as rasa_main
     action_response_validation.install()
+    action_outage.install()
     install_log_redaction()
     sys.argv[1:] = run_arguments(sys.argv[1:], os.environ)
     rasa_main()

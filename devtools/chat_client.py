@@ -70,7 +70,7 @@ class SocketChatUser:
 
     def __init__(
         self, rasa_url: str, session_id: str | None = None, session_token: str | None = None,
-        user_token: str | None = None,
+        user_token: str | None = None, previous_session: dict[str, str] | None = None,
     ) -> None:
         """Talk to the Rasa server at ``rasa_url``.
 
@@ -83,6 +83,8 @@ class SocketChatUser:
         self.session_id = session_id
         self.session_token = session_token
         self.user_token = user_token
+        # The conversation left for this new one (the widget's "new chat" with a ticket open).
+        self.previous_session = previous_session
         self.last_ack: Any = None
         self.received: list[Received] = []
         self._changed = threading.Condition()
@@ -107,6 +109,8 @@ class SocketChatUser:
         request = {"session_id": self.session_id, "session_token": self.session_token}
         if self.user_token:
             request["user_token"] = self.user_token
+        if self.previous_session:
+            request["previous_session"] = self.previous_session
         client.emit("session_request", request)
         if not self._confirmed.wait(timeout):
             raise UnexpectedReply(f"no session_confirm within {timeout} s")
@@ -172,6 +176,30 @@ class SocketChatUser:
             "user_uttered", self._message(text, metadata), timeout=timeout
         )
         return mark
+
+    def history(self, after: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        """The server's ``history`` answer: the messages after id ``after``."""
+        if self._client is None:
+            raise RuntimeError("connect() first")
+        request: dict[str, Any] = {
+            "session_id": self.session_id, "session_token": self.session_token, "after": after,
+        }
+        if limit is not None:
+            request["limit"] = limit
+        reply = self._client.call("history", request, timeout=DEFAULT_TIMEOUT)
+        return reply if isinstance(reply, dict) else {}
+
+    def report_seen(self, message_ids: list[int]) -> dict[str, Any]:
+        """Tell the server the widget showed these agent replies (``seen``)."""
+        if self._client is None:
+            raise RuntimeError("connect() first")
+        reply = self._client.call(
+            "seen",
+            {"session_id": self.session_id, "session_token": self.session_token,
+             "message_ids": message_ids},
+            timeout=DEFAULT_TIMEOUT,
+        )
+        return reply if isinstance(reply, dict) else {}
 
     def send(self, text: str) -> threading.Event:
         """Emit a message without waiting; the event is set once the server has handled it."""

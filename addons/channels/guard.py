@@ -18,6 +18,7 @@ TX_HASH_SLOT_REQUEST = "ticket_tx_hash"
 _BARE_HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 SECRET_METADATA_KEY = "secret_redacted"
 APP_USER_METADATA_KEY = "app_user_id"
+PREVIOUS_METADATA_KEY = "previous_conversations"
 
 
 class MessageRejected(ValueError):
@@ -68,20 +69,26 @@ def guard_text(raw: object, *, expecting_tx_hash: bool = False) -> GuardedText:
 
 
 def trusted_metadata(
-    metadata: object, guarded: GuardedText, app_user_id: str | None = None
+    metadata: object,
+    guarded: GuardedText,
+    app_user_id: str | None = None,
+    previous: tuple[str, ...] = (),
 ) -> dict:
     """The message metadata: the client's, less what only the server may say.
 
-    The server notes which kinds of secret were removed and, for a wallet app's
-    logged-in user, who they are; a client claiming either is overruled.
+    The server notes which kinds of secret were removed, for a wallet app's
+    logged-in user who they are, and which earlier conversations the signed
+    session links; a client claiming any of these is overruled.
     """
     merged = dict(metadata) if isinstance(metadata, dict) else {}
-    merged.pop(SECRET_METADATA_KEY, None)
-    merged.pop(APP_USER_METADATA_KEY, None)
+    for key in (SECRET_METADATA_KEY, APP_USER_METADATA_KEY, PREVIOUS_METADATA_KEY):
+        merged.pop(key, None)
     if guarded.secret_kinds:
         merged[SECRET_METADATA_KEY] = list(guarded.secret_kinds)
     if app_user_id:
         merged[APP_USER_METADATA_KEY] = app_user_id
+    if previous:
+        merged[PREVIOUS_METADATA_KEY] = list(previous)
     return merged
 
 

@@ -106,7 +106,8 @@ class GuardedRestInput(RestInput):
                         sender_id,
                         input_channel=self.name(),
                         metadata=trusted_metadata(
-                            body.get("metadata"), guarded, session.app_user_id
+                            body.get("metadata"), guarded, session.app_user_id,
+                            session.previous,
                         ),
                     )
                 )

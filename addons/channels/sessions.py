@@ -34,6 +34,8 @@ SESSION_ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 # Generous for a token that lives in the browser's storage, short enough to age out.
 _MAX_TOKEN_CHARS = 4096
+# How many earlier conversations a session remembers.
+MAX_PREVIOUS = 3
 _APP_ALGORITHMS_HMAC = ["HS256", "HS384", "HS512"]
 _APP_ALGORITHMS_PUBLIC = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
@@ -49,6 +51,10 @@ class Session:
     conversation_id: str
     token: str
     app_user_id: str | None = None
+    # Earlier conversations of the same browser that still had an open ticket
+    # when the user started this one (newest first): the bot can still tell
+    # their status.
+    previous: tuple[str, ...] = ()
 
 
 def new_conversation_id() -> str:
@@ -115,20 +121,33 @@ class SessionIssuer:
         ttl = int(os.environ.get("CHAT_SESSION_TTL_SECONDS") or DEFAULT_TTL_SECONDS)
         return cls(secret, ttl_seconds=ttl, app_tokens=AppTokenPolicy.from_env())
 
-    def issue(self, conversation_id: str, app_user_id: str | None = None) -> Session:
-        """A session token for ``conversation_id`` (only the server calls this)."""
+    def issue(
+        self,
+        conversation_id: str,
+        app_user_id: str | None = None,
+        previous: tuple[str, ...] = (),
+    ) -> Session:
+        """A session token for ``conversation_id`` (only the server calls this).
+
+        ``previous`` links earlier conversations (at most ``MAX_PREVIOUS``); the
+        token carries the link, so it survives reconnects and replicas.
+        """
         now = int(time.time())
         claims: dict[str, Any] = {
             "sub": conversation_id, "typ": SESSION_TYPE, "iat": now, "exp": now + self._ttl,
         }
         if app_user_id:
             claims["uid"] = app_user_id
+        linked = tuple(c for c in previous if c != conversation_id)[:MAX_PREVIOUS]
+        if linked:
+            claims["prev"] = list(linked)
         token = jwt.encode(claims, self._secret, algorithm=SESSION_ALGORITHM)
-        return Session(conversation_id, token, app_user_id)
+        return Session(conversation_id, token, app_user_id, linked)
 
-    def new_session(self) -> Session:
-        """A new anonymous conversation."""
-        return self.issue(new_conversation_id())
+    def new_session(self, previous: Session | None = None) -> Session:
+        """A new anonymous conversation, linked to ``previous`` (a verified one) if given."""
+        linked = (previous.conversation_id, *previous.previous) if previous is not None else ()
+        return self.issue(new_conversation_id(), previous=linked)
 
     def verify(self, token: object, conversation_id: object = None) -> Session:
         """The session ``token`` proves; it must name ``conversation_id`` when one is given.
@@ -151,7 +170,12 @@ class SessionIssuer:
         if conversation_id is not None and conversation_id != subject:
             raise InvalidToken("the session token belongs to another conversation")
         uid = claims.get("uid")
-        return Session(subject, token, uid if isinstance(uid, str) else None)
+        raw_previous = claims.get("prev")
+        previous = tuple(
+            c for c in (raw_previous if isinstance(raw_previous, list) else [])
+            if is_conversation_id(c)
+        )[:MAX_PREVIOUS]
+        return Session(subject, token, uid if isinstance(uid, str) else None, previous)
 
     def session_for_app_user(self, user_token: object) -> Session:
         """The conversation of the wallet app's logged-in user named by ``user_token``.

@@ -21,12 +21,13 @@ import inspect
 import json
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
@@ -34,8 +35,16 @@ from sanic.response import HTTPResponse
 
 from addons.channels.flood import ChatFloodGuard, limited_text
 from addons.channels.guard import MessageRejected, screen_message, trusted_metadata
+from addons.channels.history import (
+    CLIENT_MESSAGE_ID,
+    DEFAULT_LIMIT,
+    StampedSocketIOOutput,
+    page_after,
+    rendered_messages,
+)
 from addons.channels.origins import allowed_origins
 from addons.channels.payloads import allowed_payloads_from_env
+from addons.channels.seen import SeenReporter, SeenUnavailable, message_ids
 from addons.channels.sessions import InvalidToken, Session, SessionIssuer
 from support_core.identifiers import is_conversation_id
 from support_core.rate_limits import client_address
@@ -48,6 +57,9 @@ REJECTION_TEXT = {
 }
 INVALID_SESSION = "invalid_session"
 RATE_LIMITED = "rate_limited"
+UNAVAILABLE = "unavailable"
+# A widget asks for history when it opens and reconnects; more often is a loop or a flood.
+HISTORY_MIN_INTERVAL_S = 0.5
 
 
 def _client_manager() -> socketio.AsyncManager | None:
@@ -63,6 +75,12 @@ class GuardedSocketIOInput(SocketIOInput):
     def name(cls) -> str:
         """Keep the name ``socketio`` so ``output_channel=socketio`` still works."""
         return "socketio"
+
+    def get_output_channel(self) -> StampedSocketIOOutput | None:
+        """Where the bot's answers to triggered intents (agent replies...) go, stamped."""
+        if self.sio is None:
+            return None
+        return StampedSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -80,6 +98,7 @@ class GuardedSocketIOInput(SocketIOInput):
         issuer = SessionIssuer.from_env()
         flood = ChatFloodGuard()
         allowed_payloads = allowed_payloads_from_env()
+        seen_reporter = SeenReporter.from_env()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -108,7 +127,21 @@ class GuardedSocketIOInput(SocketIOInput):
             except InvalidToken as refused:
                 if data.get("session_id"):
                     logger.info("socket.io session refused (%s): new conversation", refused)
-            return issuer.new_session()
+            return issuer.new_session(previous=_previous_session(issuer, data))
+
+        async def verified_session(sid: str, data: dict[str, Any]) -> Session | None:
+            """The socket's session, if ``data`` names it and carries its token."""
+            state = await sio.get_session(sid, namespace=self.namespace)
+            session: Session | None = state.get("session")
+            claimed = data.get("session_id")
+            if (
+                session is None
+                or not is_conversation_id(claimed)
+                or claimed != session.conversation_id
+                or data.get("session_token") != session.token
+            ):
+                return None
+            return session
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> dict[str, Any]:
@@ -138,18 +171,67 @@ class GuardedSocketIOInput(SocketIOInput):
             )
             return {"ok": True}
 
+        @sio.on("history", namespace=self.namespace)
+        async def history(sid: str, data: Any) -> dict[str, Any]:
+            data = data if isinstance(data, dict) else {}
+            session = await verified_session(sid, data)
+            if session is None:
+                return {"ok": False, "error": INVALID_SESSION}
+            state = await sio.get_session(sid, namespace=self.namespace)
+            now = time.monotonic()
+            if now - state.get("history_at", -HISTORY_MIN_INTERVAL_S) < HISTORY_MIN_INTERVAL_S:
+                return {"ok": False, "error": RATE_LIMITED, "retry_after": 1}
+            state["history_at"] = now
+            await sio.save_session(sid, state, namespace=self.namespace)
+            agent = _rasa_agent()
+            store = getattr(agent, "tracker_store", None) if agent is not None else None
+            if store is None:
+                return {"ok": False, "error": UNAVAILABLE}
+            tracker = await store.retrieve_full_tracker(session.conversation_id)
+            if tracker is None:
+                return {"ok": True, "messages": [], "more": False,
+                        "handoff": {"active": False, "ticket_ref": None}}
+            limit = data.get("limit")
+            page = page_after(
+                await rendered_messages(session.conversation_id, tracker.events),
+                data.get("after"),
+                limit if isinstance(limit, int) and not isinstance(limit, bool) else DEFAULT_LIMIT,
+            )
+            ref = tracker.get_slot("ticket_ref")
+            return {
+                "ok": True,
+                "messages": page.messages,
+                "more": page.more,
+                "handoff": {
+                    "active": bool(tracker.get_slot("handoff_active")),
+                    "ticket_ref": ref if isinstance(ref, str) else None,
+                },
+            }
+
+        @sio.on("seen", namespace=self.namespace)
+        async def seen(sid: str, data: Any) -> dict[str, Any]:
+            data = data if isinstance(data, dict) else {}
+            session = await verified_session(sid, data)
+            if session is None:
+                return {"ok": False, "error": INVALID_SESSION}
+            ids = message_ids(data.get("message_ids"))
+            if not ids:
+                return {"ok": True, "seen": 0}
+            if seen_reporter is None:
+                return {"ok": False, "error": UNAVAILABLE}
+            try:
+                count = await seen_reporter.report(session.conversation_id, ids)
+            except SeenUnavailable as failed:
+                logger.warning("could not record seen replies (%s)", failed)
+                return {"ok": False, "error": UNAVAILABLE}
+            return {"ok": True, "seen": count}
+
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> dict[str, Any]:
             data = data if isinstance(data, dict) else {}
             state = await sio.get_session(sid, namespace=self.namespace)
-            session: Session | None = state.get("session")
-            claimed = data.get("session_id")
-            if (
-                session is None
-                or not is_conversation_id(claimed)
-                or claimed != session.conversation_id
-                or data.get("session_token") != session.token
-            ):
+            session = await verified_session(sid, data)
+            if session is None:
                 return {"ok": False, "error": INVALID_SESSION}
             sender_id = session.conversation_id
             decision = flood.message(sender_id, state.get("address"))
@@ -172,20 +254,38 @@ class GuardedSocketIOInput(SocketIOInput):
                     room=sid, namespace=self.namespace,
                 )
                 return {"ok": False, "error": rejected.code}
+            client_id = data.get("message_id")
             await on_new_message(
                 UserMessage(
                     guarded.text,
-                    SocketIOOutput(sio, self.bot_message_evt),
+                    StampedSocketIOOutput(sio, self.bot_message_evt),
                     sender_id,
                     input_channel=self.name(),
+                    # The widget's own id lets it recognise its message in the history.
+                    message_id=client_id
+                    if isinstance(client_id, str) and CLIENT_MESSAGE_ID.match(client_id)
+                    else None,
                     metadata=trusted_metadata(
-                        _metadata(data.get(self.metadata_key)), guarded, session.app_user_id
+                        _metadata(data.get(self.metadata_key)), guarded, session.app_user_id,
+                        session.previous,
                     ),
                 )
             )
             return {"ok": True}
 
         return webhook
+
+
+def _previous_session(issuer: SessionIssuer, data: dict[str, Any]) -> Session | None:
+    """The conversation the user left for this new one, if the request proves it."""
+    previous = data.get("previous_session")
+    if not isinstance(previous, dict):
+        return None
+    try:
+        return issuer.verify(previous.get("session_token"), previous.get("session_id"))
+    except InvalidToken as refused:
+        logger.info("previous chat session refused (%s)", refused)
+        return None
 
 
 def _metadata(raw: Any) -> dict[str, Any]:

@@ -107,7 +107,10 @@ def test_full_loop_over_socketio(
     assert response.status_code == 201, response.text
     delivered = user.wait_for(lambda r: r.kind == "agent", mark, timeout=5)
     latency = delivered.at - sent_at
-    assert delivered.data == {"type": "agent", "agent_name": "Alice", "text": text}
+    assert {k: delivered.data[k] for k in ("type", "agent_name", "text", "message_id")} == {
+        "type": "agent", "agent_name": "Alice", "text": text, "message_id": response.json()["id"],
+    }
+    assert isinstance(delivered.data["id"], str) and isinstance(delivered.data["ts"], float)
     assert latency <= AGENT_REPLY_BUDGET_S, f"agent reply took {latency * 1000:.0f} ms"
 
     # The user's answer reaches the ticket; the bot stays out of it.

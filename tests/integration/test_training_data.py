@@ -20,7 +20,9 @@ BUTTON_OR_SERVICE_INTENTS = {
 
 
 def _used_by_actions() -> set[str]:
-    source = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
+    # The actions, and the Rasa add-ons that answer for an action that could not run.
+    files = [*(ROOT / "actions").glob("*.py"), *(ROOT / "addons").glob("*.py")]
+    source = "\n".join(p.read_text() for p in files)
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     form_asks = {f"utter_ask_{slot}" for form in domain.get("forms", {}).values()
                  for slot in form["required_slots"]}

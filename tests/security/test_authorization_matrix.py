@@ -47,6 +47,8 @@ SERVICE_ROUTES = (
           f"/api/conversations/{CID}/rating", BOT),
     Route("GET", "api/conversations/<conversation_id:str>/messages/<message_id:str>",
           f"/api/conversations/{CID}/messages/1", BOT),
+    Route("POST", "api/conversations/<conversation_id:str>/seen",
+          f"/api/conversations/{CID}/seen", BOT),
     Route("GET", "api/tickets", "/api/tickets", AGENT),
     Route("GET", "api/tickets/<ref:str>", "/api/tickets/T-000001", AGENT),
     Route("GET", "api/tickets/<ref:str>/messages", "/api/tickets/T-000001/messages", AGENT),

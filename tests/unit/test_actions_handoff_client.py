@@ -8,7 +8,6 @@ client really sends.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from actions.handoff_client import (
     TicketNotFound,
     segment,
 )
+from devtools.stack import free_port
 
 TOKEN = "bot-token-for-tests"
 
@@ -122,13 +122,6 @@ def client_for(url: str, *, backoff: float = 0.01, timeout: float = 2.0) -> Hand
     return HandoffClient(ClientSettings(
         base_url=url, bot_token=TOKEN, timeout=timeout, retries=3, backoff=backoff,
     ))
-
-
-def free_port() -> int:
-    """A port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 TICKET = {"conversation_id": "conv-1", "title": "USDT 提币失败", "category": "assets"}

@@ -93,7 +93,9 @@ def test_relay_goes_by_conversation_never_by_a_ref_the_user_could_set(outbox):
     events, dispatcher = run_action(relay_action(client, outbox), tracker)
     assert client.relayed == [(SENDER, SECRET_TEXT, "msg-1")]
     assert responses(dispatcher) == ["utter_handoff_waiting"]
-    assert events == [SlotSet("handoff_notice_given", True)]
+    assert events == [
+        SlotSet("handoff_notice_given", True), SlotSet("last_relayed_message", "msg-1"),
+    ]
 
 
 def test_relay_notice_is_given_once_and_commands_are_not_relayed(outbox):
@@ -134,14 +136,57 @@ def test_a_queued_rating_does_not_make_new_messages_wait(outbox):
 @pytest.mark.parametrize(
     ("status", "code"), [(409, "ticket_not_open"), (404, "not_found")],
 )
-def test_no_open_ticket_hands_the_chat_back_to_the_bot(outbox, status, code):
-    client = FakeHandoffClient(relay_errors=[rejected(status=status, error_code=code)])
+def test_no_open_ticket_gives_the_message_back_to_the_bot(outbox, status, code):
+    client = FakeHandoffClient(
+        relay_errors=[rejected(status=status, error_code=code)],
+        tickets={SENDER: ticket("resolved", "Alice", ref="T-000555")},
+    )
+    tracker = relay_tracker(slots={"handoff_notice_given": True})
+    events, dispatcher = run_action(relay_action(client, outbox), tracker)
+    assert responses(dispatcher) == ["utter_handoff_over"]
+    assert dispatcher.messages[0]["ref"] == "T-000555"
+    slots, (listen, copy) = events[:-2], events[-2:]
+    assert SlotSet("handoff_active", False) in slots
+    assert SlotSet("ticket_ref", "T-000555") in slots
+    # The same message comes back as a fresh turn, so the bot answers it; a
+    # fallback's rewind would undo only this copy, never the end of the handoff.
+    assert listen["event"] == "action" and listen["name"] == "action_listen"
+    assert copy["event"] == "user" and copy["text"] == SECRET_TEXT
+    assert copy["message_id"] == "msg-1"
+    assert copy["parse_data"]["intent"]["name"] == "inform"
+    assert outbox.pending() == [] and outbox.dead_letters() == []
+
+
+def test_messages_written_while_the_relay_was_down_are_caught_up_in_order(outbox):
+    tracker = make_tracker(
+        [
+            *user_turn("first", "inform", message_id="m-1"),
+            *user_turn("/affirm", "affirm", message_id="m-btn"),
+            *user_turn("second", "inform", message_id="m-2"),
+            *user_turn("third", "inform", message_id="m-3"),
+        ],
+        slots={"language": "en", "handoff_active": True, "handoff_notice_given": True,
+               "last_relayed_message": "m-1"},
+        sender_id=SENDER,
+    )
+    client = FakeHandoffClient()
+    events, _ = run_action(relay_action(client, outbox), tracker)
+    assert client.relayed == [(SENDER, "second", "m-2"), (SENDER, "third", "m-3")]
+    assert events == [SlotSet("last_relayed_message", "m-3")]
+
+
+def test_an_outage_is_said_once_and_every_message_waits_in_order(outbox):
+    client = FakeHandoffClient(unavailable=True)
     events, dispatcher = run_action(
         relay_action(client, outbox), relay_tracker(slots={"handoff_notice_given": True})
     )
-    assert responses(dispatcher) == ["utter_handoff_over"]
-    assert events == [SlotSet("handoff_active", False)]
-    assert outbox.pending() == [] and outbox.dead_letters() == []
+    assert responses(dispatcher) == ["utter_message_kept"]
+    assert SlotSet("relay_backlog_notice_given", True) in events
+    _, dispatcher = run_action(
+        relay_action(client, outbox),
+        relay_tracker(slots={"handoff_notice_given": True, "relay_backlog_notice_given": True}),
+    )
+    assert responses(dispatcher) == []
 
 
 def test_another_refusal_keeps_the_message_as_a_dead_letter(outbox, caplog):
@@ -152,7 +197,8 @@ def test_another_refusal_keeps_the_message_as_a_dead_letter(outbox, caplog):
         events, dispatcher = run_action(
             relay_action(client, outbox), relay_tracker(slots={"handoff_notice_given": True})
         )
-    assert (events, dispatcher.messages) == ([], [])
+    # Kept as a dead letter, it is not relayed again at every turn.
+    assert (events, dispatcher.messages) == ([SlotSet("last_relayed_message", "msg-1")], [])
     [dead] = outbox.dead_letters()
     assert (dead.key, dead.kind, dead.status, dead.error_code, dead.field) == (
         f"{SENDER}:msg-1", MESSAGE, 422, "validation_failed", "text",
@@ -183,7 +229,8 @@ def test_the_agent_message_shown_is_the_one_the_service_holds(message_id):
     assert events == []
     assert client.fetched == [(SENDER, 42)]
     assert [m["custom"] for m in dispatcher.messages] == [
-        {"data": {"type": "agent", "agent_name": "Alice", "text": "您好，请提供交易哈希。"}},
+        {"data": {"type": "agent", "agent_name": "Alice", "text": "您好，请提供交易哈希。",
+                  "message_id": 42}},
     ]
 
 
@@ -321,9 +368,45 @@ def test_a_resolved_ticket_hands_back_with_the_services_reference(status):
     assert events == [
         SlotSet("handoff_active", False),
         SlotSet("handoff_notice_given", None),
+        SlotSet("last_relayed_message", None),
+        SlotSet("relay_backlog_notice_given", None),
         SlotSet("ticket_ref", "T-000999"),
         SlotSet("csat", None),
     ]
+
+
+def test_a_resolve_the_user_already_heard_of_only_asks_for_the_rating():
+    client = FakeHandoffClient(tickets={SENDER: ticket("resolved", "Alice", ref="T-000999")})
+    events, dispatcher = run_action(
+        ActionTicketResolved(client=client),
+        service_turn(
+            "ticket_resolved", [], slots={"ticket_ref": "T-000999", "handoff_active": False}
+        ),
+    )
+    assert responses(dispatcher) == []
+    assert SlotSet("csat", None) in events
+
+
+def test_a_notification_delivered_twice_takes_effect_once():
+    client = FakeHandoffClient(messages={(SENDER, 42): AGENT_MESSAGE})
+    entities = [{"entity": "message_id", "value": 42}, {"entity": "notification_id", "value": 7}]
+    tracker = make_tracker(
+        [
+            *user_turn("EXTERNAL: agent_message", "agent_message", entities=entities),
+            *user_turn("EXTERNAL: agent_message", "agent_message", entities=entities),
+        ],
+        slots={"language": "zh", "handoff_active": True},
+        sender_id=SENDER,
+    )
+    events, dispatcher = run_action(ActionDeliverAgentMessage(client=client), tracker)
+    assert (events, dispatcher.messages, client.fetched) == ([], [], [])
+    first = make_tracker(
+        [*user_turn("EXTERNAL: agent_message", "agent_message", entities=entities)],
+        slots={"language": "zh", "handoff_active": True},
+        sender_id=SENDER,
+    )
+    _, dispatcher = run_action(ActionDeliverAgentMessage(client=client), first)
+    assert len(dispatcher.messages) == 1
 
 
 @pytest.mark.parametrize(
