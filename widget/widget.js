@@ -3,25 +3,40 @@
  *
  * Talks to the assistant's socket.io channel (see README.md): session_request /
  * session_confirm with a session token, user_uttered with its acknowledgement,
- * bot_uttered. Every piece of text from the user, the bot or an agent is
- * rendered with textContent, never as HTML. Nothing is read from the page's URL.
+ * bot_uttered, history (what was said while the page was closed) and seen.
+ * Every piece of text from the user, the bot or an agent is rendered with
+ * textContent, never as HTML. The only thing read from the page's URL is
+ * ?embedded=1 (shown inside embed.js's panel), which changes the layout and
+ * how the unread count is reported, never where the chat connects.
  */
 (function () {
   "use strict";
 
   var SESSION_KEY = "wallet-support-session";
   var HISTORY_PREFIX = "wallet-support-history:";
+  // The conversation left with New chat while its ticket was open (one at most).
+  var PREVIOUS_KEY = "wallet-support-previous";
   // Messages typed before the server has named the conversation (not a valid id).
   var UNNAMED_HISTORY = HISTORY_PREFIX + "(new)";
   var HISTORY_LIMIT = 200;
+  var HISTORY_PAGE = 100; // messages asked for per history request (the server allows 200)
+  var HISTORY_MAX_PAGES = 10; // per sync: a server that keeps saying "more" cannot loop us
+  // The server answers one history request per connection every half second.
+  var HISTORY_PAGE_INTERVAL_MS = 600;
+  var HISTORY_MAX_RETRIES = 3;
+  var ACK_TIMEOUT_MS = 10000; // history and seen: an older server never answers them
   var MAX_CHARS = 4000;
   var COUNTER_FROM = 3500;
   var TYPING_TIMEOUT_MS = 30000;
   var MAX_TOKEN_CHARS = 4096;
+  var MAX_SERVER_ID_CHARS = 128;
   var DEFAULT_RETRY_SECONDS = 5;
   var MAX_RETRY_SECONDS = 3600;
   // invalid_session answers in a row before the widget stops renewing on its own.
   var MAX_SESSION_RENEWALS = 3;
+  // What embed.js and this page say to each other (window.postMessage).
+  var UNREAD_MESSAGE = "wallet-support:unread";
+  var VISIBILITY_MESSAGE = "wallet-support:visibility";
 
   var LABELS = {
     en: {
@@ -41,7 +56,16 @@
       resend: "Send again",
       agent: "Support agent",
       log: "Conversation",
-      noConnection: "The chat cannot connect: check rasaUrl in the widget's config.js."
+      noConnection: "The chat cannot connect: check rasaUrl in the widget's config.js.",
+      backToTicket: "Back to ticket {ref}",
+      backToChat: "Back to the previous chat",
+      leaveTitle: "Start a new chat?",
+      leaveText: "Your ticket {ref} stays open. When the agent answers, you can read the reply " +
+        "by coming back to this chat with “Back to ticket” at the top.",
+      leaveTextNoRef: "Your ticket stays open. When the agent answers, you can read the reply " +
+        "by coming back to this chat with “Back to ticket” at the top.",
+      leaveStay: "Stay in this chat",
+      leaveConfirm: "Start a new chat"
     },
     zh: {
       title: "欧意钱包支持",
@@ -60,7 +84,14 @@
       resend: "重新发送",
       agent: "客服",
       log: "对话记录",
-      noConnection: "聊天无法连接，请检查聊天组件 config.js 中的 rasaUrl。"
+      noConnection: "聊天无法连接，请检查聊天组件 config.js 中的 rasaUrl。",
+      backToTicket: "返回工单 {ref}",
+      backToChat: "返回上一个对话",
+      leaveTitle: "开始新对话？",
+      leaveText: "您的工单 {ref} 仍会保持处理中。客服回复后，点击顶部的“返回工单”回到这个对话即可查看回复。",
+      leaveTextNoRef: "您的工单仍会保持处理中。客服回复后，点击顶部的“返回工单”回到这个对话即可查看回复。",
+      leaveStay: "留在当前对话",
+      leaveConfirm: "开始新对话"
     }
   };
 
@@ -76,6 +107,13 @@
 
   function $(id) {
     return document.getElementById(id);
+  }
+
+  /** A label with {name} placeholders filled in. */
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values[name] != null ? String(values[name]) : whole;
+    });
   }
 
   var storage = (function () {
@@ -127,20 +165,40 @@
       /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
   }
 
+  function readJson(key) {
+    var raw = storage.get(key);
+    try {
+      return raw ? JSON.parse(raw) : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
   /** The stored {id, token}; a bare id (kept by earlier versions) has no token. */
   function loadSession() {
-    var raw = storage.get(SESSION_KEY);
-    var parsed = null;
-    try {
-      parsed = raw ? JSON.parse(raw) : null;
-    } catch (err) {
-      parsed = null;
-    }
+    var parsed = readJson(SESSION_KEY);
     if (parsed && typeof parsed === "object") {
       var id = validSessionId(parsed.session_id) ? parsed.session_id : null;
       return { id: id, token: id && validToken(parsed.session_token) ? parsed.session_token : null };
     }
+    var raw = storage.get(SESSION_KEY);
     return { id: validSessionId(raw) ? raw : null, token: null };
+  }
+
+  /** The conversation left for a new chat while its ticket was open: {id, token, ref}, or null. */
+  function loadPrevious() {
+    var parsed = readJson(PREVIOUS_KEY);
+    if (!parsed || typeof parsed !== "object" || !validSessionId(parsed.session_id) ||
+        !validToken(parsed.session_token)) {
+      return null;
+    }
+    var ref = typeof parsed.ticket_ref === "string" && parsed.ticket_ref.length <= 64 ?
+      parsed.ticket_ref : null;
+    return { id: parsed.session_id, token: parsed.session_token, ref: ref };
+  }
+
+  function savePrevious(id, token, ref) {
+    storage.set(PREVIOUS_KEY, JSON.stringify({ session_id: id, session_token: token, ticket_ref: ref }));
   }
 
   function historyKey(id) {
@@ -148,19 +206,40 @@
   }
 
   function loadHistory(id) {
-    var raw = storage.get(historyKey(id));
-    if (!raw) return [];
-    try {
-      var parsed = JSON.parse(raw);
-      return Array.isArray(parsed) ? parsed.filter(isItem) : [];
-    } catch (err) {
-      return [];
-    }
+    var parsed = readJson(historyKey(id));
+    return Array.isArray(parsed) ? parsed.filter(isItem) : [];
   }
 
   function isItem(item) {
     return item && typeof item === "object" && typeof item.author === "string" &&
       typeof item.text === "string";
+  }
+
+  /** 32 lowercase hex characters: the id of a message this widget sends. */
+  function newMessageId() {
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      // Only unique within one conversation matters; this is not a secret.
+      for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    var hex = "";
+    for (var j = 0; j < bytes.length; j++) hex += (bytes[j] < 16 ? "0" : "") + bytes[j].toString(16);
+    return hex;
+  }
+
+  /** The server's id of a message (bot_uttered payload or history entry), or null. */
+  function serverIdOf(data) {
+    var id = data && typeof data === "object" ? data.id : null;
+    if (typeof id === "number" && isFinite(id)) id = String(id);
+    return typeof id === "string" && id && id.length <= MAX_SERVER_ID_CHARS ? id : null;
+  }
+
+  /** The server's epoch seconds as this widget's milliseconds; now when missing. */
+  function timeOf(data) {
+    var ts = data && typeof data === "object" ? Number(data.ts) : NaN;
+    return isFinite(ts) && ts > 0 ? ts * 1000 : Date.now();
   }
 
   function widgetConfig() {
@@ -190,6 +269,16 @@
     return { origin: url.protocol + "//" + url.host, path: prefix + "/socket.io" };
   }
 
+  /** Shown in embed.js's panel: a flag in the URL, and only when really framed. */
+  function detectEmbedded() {
+    if (window.parent === window) return false;
+    try {
+      return new URLSearchParams(window.location.search).get("embedded") === "1";
+    } catch (err) {
+      return false;
+    }
+  }
+
   // -------------------------------------------------------------------- state
 
   var stored = loadSession();
@@ -198,8 +287,8 @@
   // The wallet app's signed token for its logged-in user: sent once, in the
   // next session_request; the session token the server answers with replaces it.
   var userToken = validToken(widgetConfig().userToken) ? widgetConfig().userToken : null;
-  var items = loadHistory(sessionId);
   var nextLocalId = 1;
+  var items = prepareItems(loadHistory(sessionId));
   var confirmed = false; // session_confirm received on the current connection
   var socket = null;
   // Bumped on every connect, disconnect and new chat: answers that arrive for
@@ -210,22 +299,42 @@
   var heldUntil = 0; // rate limited: nothing is sent before this time (ms)
   var holdTimer = null;
   var sessionRetryTimer = null;
+  var historyRun = 0; // the newest history sync; only it may mark the log as synced
+  var seenInFlight = false;
   var renewals = 0; // invalid_session answers since the last delivered message
+  // The server's word on this conversation's ticket ({active, ref}), from the last history answer.
+  var handoff = null;
+  var embedded = detectEmbedded();
+  // Standalone the page is the chat; embedded, embed.js says when its panel is open.
+  var panelOpen = !embedded;
+  var unread = 0; // bot and agent messages that arrived while the user could not see them
 
-  items.forEach(function (item) {
-    if (typeof item.id !== "number") item.id = 0;
-    nextLocalId = Math.max(nextLocalId, item.id + 1);
-  });
-  items.forEach(function (item) {
-    if (!item.id) item.id = nextLocalId++;
-    // A message still waiting for its acknowledgement when the page was left
-    // most likely reached the server: show it as sent, not as a failure.
-    if (item.status === "sent") item.status = "delivered";
-    if (item.status === "waiting") item.status = "queued";
-  });
+  /**
+   * Stored items made ready for this page: local ids, and the states a message
+   * left mid-flight when the page was closed.
+   */
+  function prepareItems(list) {
+    list.forEach(function (item) {
+      if (typeof item.id !== "number") item.id = 0;
+      nextLocalId = Math.max(nextLocalId, item.id + 1);
+    });
+    list.forEach(function (item) {
+      if (!item.id) item.id = nextLocalId++;
+      // A message still waiting for its acknowledgement when the page was left
+      // most likely reached the server: show it as sent, not as a failure.
+      if (item.status === "sent") item.status = "delivered";
+      if (item.status === "waiting") item.status = "queued";
+      // Kept by an earlier version without an id: it gets one before it is sent.
+      if (item.author === "user" && item.status === "queued" && !item.serverId) {
+        item.serverId = newMessageId();
+      }
+    });
+    return list;
+  }
 
   // ---------------------------------------------------------------- elements
 
+  var headerEl = $("chat-header");
   var logEl = $("chat-log");
   var emptyEl = $("chat-empty");
   var inputEl = $("chat-input");
@@ -235,11 +344,17 @@
   var stateEl = $("connection-state");
   var stateLabelEl = $("connection-label");
   var newChatEl = $("new-chat");
+  var backEl = $("back-to-ticket");
   var typingEl = $("chat-typing");
+  var leaveEl = $("leave-dialog");
+  var leaveTextEl = $("leave-text");
+  var leaveStayEl = $("leave-stay");
+  var leaveConfirmEl = $("leave-confirm");
   var elements = {}; // item id -> element
 
   function applyLabels() {
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.documentElement.classList.toggle("is-embedded", embedded);
     document.title = t.title;
     $("chat-title").textContent = t.title;
     inputEl.placeholder = t.placeholder;
@@ -250,6 +365,9 @@
     emptyEl.textContent = t.empty;
     logEl.setAttribute("aria-label", t.log);
     inputEl.maxLength = MAX_CHARS;
+    $("leave-title").textContent = t.leaveTitle;
+    leaveStayEl.textContent = t.leaveStay;
+    leaveConfirmEl.textContent = t.leaveConfirm;
   }
 
   // --------------------------------------------------------------- rendering
@@ -278,6 +396,7 @@
     el.setAttribute("data-testid", "msg");
     el.setAttribute("data-author", item.author);
     if (item.kind) el.setAttribute("data-kind", item.kind);
+    if (item.serverId) el.setAttribute("data-id", item.serverId);
     if (item.ts) el.title = formatTime(item.ts);
 
     if (item.author === "agent") {
@@ -348,13 +467,13 @@
 
   function disableButtons(item, chosenIndex) {
     item.used = true;
-    if (typeof chosenIndex === "number") item.chosen = chosenIndex;
+    if (typeof chosenIndex === "number" && chosenIndex >= 0) item.chosen = chosenIndex;
     var el = elements[item.id];
     if (!el) return;
     var buttons = el.querySelectorAll("[data-testid=reply-button]");
     for (var i = 0; i < buttons.length; i++) {
       buttons[i].disabled = true;
-      if (i === chosenIndex) buttons[i].classList.add("reply-button--chosen");
+      if (i === item.chosen) buttons[i].classList.add("reply-button--chosen");
     }
   }
 
@@ -420,15 +539,52 @@
     storage.set(historyKey(sessionId), JSON.stringify(items));
   }
 
-  function addItem(item) {
+  /** Put ``item`` at ``index`` of the log (the list and the page); returns it. */
+  function insertItem(index, item) {
     item.id = nextLocalId++;
-    item.ts = Date.now();
-    items.push(item);
-    logEl.appendChild(renderItem(item));
+    if (!item.ts) item.ts = Date.now();
+    items.splice(index, 0, item);
+    var el = renderItem(item);
+    var next = items[index + 1];
+    var nextEl = next ? elements[next.id] : null;
+    if (nextEl && nextEl.parentNode === logEl) logEl.insertBefore(el, nextEl);
+    else logEl.appendChild(el);
+    return item;
+  }
+
+  function addItem(item) {
+    insertItem(items.length, item);
     saveHistory();
     updateEmpty();
     scrollToBottom();
     return item;
+  }
+
+  /** Where the message the server calls ``id`` is in the log, or -1. */
+  function indexOfServerId(id) {
+    for (var i = items.length - 1; i >= 0; i--) {
+      if (items[i].serverId === id) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Whether the server's history holds this item under its id, so that it can
+   * be the ``after`` of a history request. Notices the server sends about the
+   * user's input (rate limited, rejected) are not kept in history, and the
+   * user's messages only once the server has taken them.
+   */
+  function inServerHistory(item) {
+    if (!item.serverId) return false;
+    if (item.author === "user") return item.status === "delivered";
+    return !item.kind;
+  }
+
+  function lastServerIndex() {
+    for (var i = items.length - 1; i >= 0; i--) {
+      if (inServerHistory(items[i])) return i;
+    }
+    return -1;
   }
 
   // --------------------------------------------------------- bot messages in
@@ -451,26 +607,30 @@
     return value == null ? "" : String(value);
   }
 
-  function receive(data) {
+  /** The handoff service's integer id of an agent's reply (what ``seen`` reports), or null. */
+  function agentMessageIdOf(value) {
+    var id = typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : value;
+    return typeof id === "number" && isFinite(id) && id > 0 && Math.floor(id) === id ? id : null;
+  }
+
+  /** The log item for a bot_uttered payload (live or from history), or null if it shows nothing. */
+  function itemFromPayload(data) {
     if (typeof data === "string") data = { text: data };
-    if (!data || typeof data !== "object") return;
+    if (!data || typeof data !== "object") return null;
 
     if (data.type === "agent") {
-      addItem({ author: "agent", name: textOf(data.agent_name), text: textOf(data.text) });
-      return;
+      var reply = { author: "agent", name: textOf(data.agent_name), text: textOf(data.text) };
+      var messageId = agentMessageIdOf(data.message_id);
+      if (messageId !== null) reply.agentMessageId = messageId;
+      return reply;
     }
-    if (data.type === "system") {
-      addItem({ author: "system", text: textOf(data.text) });
-      return;
-    }
+    if (data.type === "system") return { author: "system", text: textOf(data.text) };
     if (data.error === "rate_limited") {
       // A calm notice: the held message is kept and goes out on its own later.
-      addItem({ author: "bot", kind: "notice", text: textOf(data.text) });
-      return;
+      return { author: "bot", kind: "notice", text: textOf(data.text) };
     }
     if (data.error) {
-      addItem({ author: "bot", kind: "error", text: textOf(data.text) || String(data.error) });
-      return;
+      return { author: "bot", kind: "error", text: textOf(data.text) || String(data.error) };
     }
 
     var buttons = normalizeButtons(data.buttons || data.quick_replies);
@@ -480,9 +640,342 @@
     var item = { author: "bot", text: textOf(data.text) };
     if (buttons.length) item.buttons = buttons;
     if (safeImageUrl(image)) item.image = image;
-    if (!item.text && !item.buttons && !item.image) return; // nothing this widget can show
-    addItem(item);
+    if (!item.text && !item.buttons && !item.image) return null; // nothing this widget can show
+    return item;
   }
+
+  /** A live bot_uttered: shown unless history already brought the same message. */
+  function receive(data) {
+    var item = itemFromPayload(data);
+    if (!item) return;
+    var id = serverIdOf(data);
+    if (id !== null) {
+      if (indexOfServerId(id) !== -1) return;
+      item.serverId = id;
+    }
+    item.ts = timeOf(data);
+    addItem(item);
+    noteArrivals([item], true);
+  }
+
+  /** The title of the reply button whose payload is ``payload``, or null if none is known. */
+  function buttonTitle(payload) {
+    for (var i = items.length - 1; i >= 0; i--) {
+      var buttons = items[i].buttons || [];
+      for (var j = 0; j < buttons.length; j++) {
+        if (buttons[j].payload === payload) return buttons[j].title;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The user's message as history has it (the server's copy, secrets redacted).
+   * A button press comes back as its payload: shown as the button's title, or
+   * not at all when no button with that payload is known.
+   */
+  function userItemFromHistory(entry) {
+    var text = textOf(entry.text);
+    if (!text) return null;
+    var item = { author: "user", text: text, status: "delivered" };
+    if (text.charAt(0) === "/") {
+      var title = buttonTitle(text);
+      if (title === null) return null;
+      item.text = title;
+      item.send = text;
+    }
+    return item;
+  }
+
+  /** A user message the server has in its history was delivered, whatever the widget thought. */
+  function markDelivered(item) {
+    if (item.author !== "user" || item.status === "delivered" || item.status === "sent") return;
+    item.status = "delivered";
+    updateStatus(item);
+  }
+
+  /** The index of the button ``answer`` (a user item) pressed in ``group``, or -1. */
+  function chosenButton(group, answer) {
+    for (var i = 0; i < group.buttons.length; i++) {
+      var button = group.buttons[i];
+      if (answer.send != null ? button.payload === answer.send : button.title === answer.text) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Reply buttons followed by a message of the user are used, as they are when
+   * the user answers live; the answer that matches a button marks it chosen.
+   */
+  function settleButtonGroups() {
+    var open = [];
+    items.forEach(function (item) {
+      if (item.author === "user") {
+        open.forEach(function (group) {
+          disableButtons(group, chosenButton(group, item));
+        });
+        open = [];
+      } else if (item.buttons && item.buttons.length && !item.used) {
+        open.push(item);
+      }
+    });
+  }
+
+  /**
+   * Merge one page of history into the log. Every message is shown once: one
+   * the log already has (same id: a live bot_uttered, or the user's own bubble,
+   * which carries its message_id) is skipped and marks where the next ones go;
+   * a new one goes right after the message before it. So replies sent while
+   * the page was closed land before messages typed since and not yet sent.
+   * Returns the items added.
+   */
+  function mergeHistory(messages, after) {
+    var anchor = after === null ? -1 : indexOfServerId(after);
+    // ``after`` fell out of the stored log: what the server knows ends here.
+    if (after !== null && anchor === -1) anchor = lastServerIndex();
+    var added = [];
+    messages.forEach(function (entry) {
+      var id = serverIdOf(entry);
+      if (id === null) return;
+      var known = indexOfServerId(id);
+      if (known !== -1) {
+        markDelivered(items[known]);
+        anchor = known;
+        return;
+      }
+      var item = entry.sender === "user" ? userItemFromHistory(entry) : itemFromPayload(entry);
+      if (!item) return;
+      item.serverId = id;
+      item.ts = timeOf(entry);
+      anchor += 1;
+      insertItem(anchor, item);
+      added.push(item);
+    });
+    if (added.length) settleButtonGroups();
+    return added;
+  }
+
+  /**
+   * Copies kept by an earlier version of the widget have no server ids, so
+   * history could not tell them from its own: the server's copy replaces them.
+   * Messages not sent yet stay.
+   */
+  function dropUnidentified() {
+    var kept = items.filter(function (item) {
+      return item.serverId || (item.author === "user" && item.status !== "delivered");
+    });
+    if (kept.length === items.length) return;
+    items = kept;
+    renderAll();
+  }
+
+  // ------------------------------------------------------------------ history
+
+  /** socket.emit with an acknowledgement that gives up after ACK_TIMEOUT_MS: done(reply|null). */
+  function ask(event, data, done) {
+    var settled = false;
+    var timer = setTimeout(function () {
+      settled = true;
+      done(null);
+    }, ACK_TIMEOUT_MS);
+    socket.emit(event, data, function (reply) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done(reply && typeof reply === "object" ? reply : null);
+    });
+  }
+
+  function readHandoff(reply) {
+    var value = reply.handoff;
+    if (!value || typeof value !== "object") return null;
+    var ref = typeof value.ticket_ref === "string" && value.ticket_ref ? value.ticket_ref : null;
+    return { active: value.active === true, ref: ref };
+  }
+
+  /**
+   * Fetch what the server said after the last message this log has from it
+   * (everything it has when the log has nothing yet), page by page, and merge
+   * it. Runs after every session_confirm and before New chat. ``done`` gets
+   * the server's handoff state, or null when there was no answer.
+   */
+  function syncHistory(done) {
+    done = done || function () {};
+    if (!socket || !socket.connected || !confirmed || !sessionId) {
+      done(null);
+      return;
+    }
+    var sentOn = link;
+    var run = ++historyRun;
+    var lastIndex = lastServerIndex();
+    var after = lastIndex === -1 ? null : items[lastIndex].serverId;
+    // Rebuilding a log (new device, cleared storage): old messages are not "unread".
+    var rebuilding = after === null;
+    var pages = 0;
+    var retries = 0;
+    var added = [];
+    logEl.setAttribute("data-history", "loading");
+
+    function finish(state) {
+      if (run === historyRun) logEl.setAttribute("data-history", state ? "synced" : "failed");
+      if (pages > 0) saveHistory(); // also the delivery states history confirmed
+      if (added.length) {
+        updateEmpty();
+        scrollToBottom();
+        noteArrivals(added, !rebuilding);
+      } else {
+        reportSeen();
+      }
+      done(state);
+    }
+
+    function page() {
+      var request = { session_id: sessionId, session_token: sessionToken, after: after, limit: HISTORY_PAGE };
+      ask("history", request, function (reply) {
+        if (sentOn !== link) {
+          done(null); // another connection or conversation by now: merge nothing
+        } else if (!reply) {
+          finish(null);
+        } else if (reply.ok === false) {
+          refused(reply);
+        } else {
+          accepted(reply);
+        }
+      });
+    }
+
+    /** Ask again in ``ms`` on the same connection (the server paces history per connection). */
+    function later(ms) {
+      setTimeout(function () {
+        if (sentOn === link) page();
+        else done(null);
+      }, ms);
+    }
+
+    function refused(reply) {
+      if (reply.error === "rate_limited" && retries < HISTORY_MAX_RETRIES) {
+        // Asked twice in quick succession (a reconnect and New chat, say).
+        retries += 1;
+        later(retryDelayMs(reply.retry_after));
+        return;
+      }
+      if (reply.error === "invalid_session") renewSession(); // a new session_confirm syncs again
+      finish(null);
+    }
+
+    function accepted(reply) {
+      var messages = Array.isArray(reply.messages) ? reply.messages : [];
+      if (rebuilding && pages === 0 && messages.length) dropUnidentified();
+      added = added.concat(mergeHistory(messages, after));
+      var state = readHandoff(reply);
+      if (state) handoff = state;
+      pages += 1;
+      var last = messages.length ? serverIdOf(messages[messages.length - 1]) : null;
+      if (reply.more === true && last !== null && last !== after && pages < HISTORY_MAX_PAGES) {
+        after = last;
+        later(HISTORY_PAGE_INTERVAL_MS);
+      } else {
+        finish(state || { active: false, ref: null });
+      }
+    }
+
+    page();
+  }
+
+  // ------------------------------------------------- unread count and "seen"
+
+  /** The user can see the log: the panel is open (always, standalone) and the page is visible. */
+  function visibleToUser() {
+    return panelOpen && document.visibilityState !== "hidden";
+  }
+
+  /** New messages in the log: count the ones the user could not see, report the seen ones. */
+  function noteArrivals(list, countUnread) {
+    if (countUnread && !visibleToUser()) {
+      var count = list.filter(function (item) {
+        return item.author === "bot" || item.author === "agent";
+      }).length;
+      if (count) {
+        unread += count;
+        publishUnread();
+      }
+    }
+    reportSeen();
+  }
+
+  /**
+   * Tell whoever shows the count: embed.js's launcher through postMessage (a
+   * number, never text), or this tab's title while the tab is hidden.
+   */
+  function publishUnread() {
+    if (embedded) {
+      window.parent.postMessage({ type: UNREAD_MESSAGE, count: unread }, "*");
+      return;
+    }
+    var hidden = document.visibilityState === "hidden";
+    document.title = unread > 0 && hidden ? "(" + unread + ") " + t.title : t.title;
+  }
+
+  function visibilityChanged() {
+    if (!visibleToUser()) return;
+    if (unread > 0) {
+      // Show what arrived meanwhile; otherwise leave the reader where they were.
+      unread = 0;
+      publishUnread();
+      scrollToBottom();
+    }
+    reportSeen();
+  }
+
+  /**
+   * Tell the server which agent replies the user has seen (it e-mails the ones
+   * nobody saw). Only while the log is really in view; each reply once.
+   */
+  function reportSeen() {
+    if (seenInFlight || !visibleToUser() || !socket || !socket.connected || !confirmed) return;
+    var shown = items.filter(function (item) {
+      return item.author === "agent" && typeof item.agentMessageId === "number" && !item.seen;
+    });
+    if (!shown.length) return;
+    var sentOn = link;
+    seenInFlight = true;
+    var request = {
+      session_id: sessionId,
+      session_token: sessionToken,
+      message_ids: shown.map(function (item) {
+        return item.agentMessageId;
+      })
+    };
+    ask("seen", request, function (reply) {
+      seenInFlight = false;
+      if (sentOn !== link || !reply || reply.ok !== true) return; // asked again on the next arrival
+      shown.forEach(function (item) {
+        item.seen = true;
+      });
+      saveHistory();
+      reportSeen(); // replies that arrived meanwhile
+    });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (visibleToUser()) visibilityChanged();
+    else publishUnread();
+  });
+
+  // embed.js says when its panel opens and closes; nobody else may.
+  window.addEventListener("message", function (event) {
+    if (!embedded || event.source !== window.parent) return;
+    var data = event.data;
+    if (!data || typeof data !== "object" || data.type !== VISIBILITY_MESSAGE ||
+        typeof data.open !== "boolean") {
+      return;
+    }
+    panelOpen = data.open;
+    if (panelOpen) {
+      visibilityChanged();
+      inputEl.focus();
+    }
+  });
 
   // --------------------------------------------------------- user messages out
 
@@ -557,6 +1050,8 @@
 
   function emitItem(item) {
     item.status = "sent";
+    // The server keeps the message under this id, so history can skip it later.
+    if (!item.serverId) item.serverId = newMessageId();
     updateStatus(item);
     saveHistory();
     inflight += 1;
@@ -571,6 +1066,7 @@
       "user_uttered",
       {
         message: item.send != null ? item.send : item.text,
+        message_id: item.serverId,
         session_id: sessionId,
         session_token: sessionToken
       },
@@ -595,7 +1091,12 @@
       if (item.buttons && !item.used) disableButtons(item);
     });
     // While rate limited a new message waits behind the held ones, quietly.
-    var item = { author: "user", text: display, status: holdTimer ? "waiting" : "queued" };
+    var item = {
+      author: "user",
+      text: display,
+      status: holdTimer ? "waiting" : "queued",
+      serverId: newMessageId()
+    };
     if (payload != null && payload !== display) item.send = payload;
     addItem(item);
     flushQueue();
@@ -679,6 +1180,7 @@
           (item.status === "queued" || item.status === "waiting" || item.status === "unconfirmed");
       });
       sessionId = confirmedId;
+      handoff = null;
       renderAll();
     }
     sessionToken = validToken(confirmedToken) ? confirmedToken : null;
@@ -695,6 +1197,12 @@
       request.session_token = sessionToken;
     }
     if (userToken) request.user_token = userToken;
+    // A new conversation started while a ticket is open elsewhere: the server
+    // links the two, so the bot can still tell the user about that ticket.
+    var previous = loadPrevious();
+    if (!request.session_id && !userToken && previous) {
+      request.previous_session = { session_id: previous.id, session_token: previous.token };
+    }
     var sentOn = link;
     clearTimeout(sessionRetryTimer);
     socket.emit("session_request", request, function (reply) {
@@ -753,6 +1261,7 @@
       link += 1;
       confirmed = false;
       renewals = 0;
+      seenInFlight = false;
       setState("connecting");
       requestSession();
     });
@@ -762,9 +1271,11 @@
       var token = data && typeof data === "object" ? data.session_token : null;
       if (!adoptSession(id, token)) return;
       userToken = null;
-      newChatEl.hidden = inAppConversation();
+      updateHeader();
       confirmed = true;
       setState("online");
+      // What was said while this page was closed or offline, then what waited here.
+      syncHistory();
       flushQueue();
     });
 
@@ -787,19 +1298,38 @@
     return userToken !== null || /^u-/.test(sessionId || "");
   }
 
-  function newChat() {
-    if (inAppConversation()) return;
-    storage.remove(historyKey(sessionId));
-    sessionId = null;
-    sessionToken = null;
-    saveSession();
-    items = [];
-    renderAll();
+  // ------------------------------------------------- new chat and going back
+
+  /** New chat and the way back to a ticket left open, as the conversation allows. */
+  function updateHeader() {
+    var app = inAppConversation();
+    newChatEl.hidden = app;
+    var previous = app ? null : loadPrevious();
+    backEl.hidden = !previous || previous.id === sessionId;
+    if (previous) {
+      backEl.textContent = previous.ref ? fill(t.backToTicket, { ref: previous.ref }) : t.backToChat;
+    }
+  }
+
+  /** Forget what was in flight for the conversation being left. */
+  function resetDelivery() {
     inflight = 0;
     setTyping(false);
     clearTimeout(holdTimer);
     holdTimer = null;
     heldUntil = 0;
+    handoff = null;
+  }
+
+  /** Show ``id``'s stored log and ask the server for that conversation on a fresh connection. */
+  function switchConversation(id, token) {
+    sessionId = id;
+    sessionToken = token;
+    saveSession();
+    items = prepareItems(id ? loadHistory(id) : []);
+    renderAll();
+    resetDelivery();
+    updateHeader();
     link += 1;
     if (socket) {
       // A fresh connection: the old one stays in the old conversation's room.
@@ -811,7 +1341,104 @@
     inputEl.focus();
   }
 
-  newChatEl.addEventListener("click", newChat);
+  /** Start over in a new conversation, dropping this one (as before tickets could be left open). */
+  function newChat() {
+    if (inAppConversation()) return;
+    storage.remove(historyKey(sessionId));
+    switchConversation(null, null);
+  }
+
+  /**
+   * New chat asks the server first (history after the last message, which
+   * also brings anything missed): with a ticket open the user confirms, and the
+   * conversation is kept as the way back. Offline, the last answer decides.
+   */
+  function requestNewChat() {
+    if (inAppConversation() || !leaveEl.hidden) return;
+    if (!sessionId) {
+      newChat();
+      return;
+    }
+    var askedFor = sessionId;
+    newChatEl.disabled = true;
+    syncHistory(function (state) {
+      newChatEl.disabled = false;
+      if (sessionId !== askedFor) return;
+      state = state || handoff;
+      if (state && state.active) openLeaveDialog(state.ref);
+      else newChat();
+    });
+  }
+
+  /** Everything but the dialog is out of reach while it is open. */
+  function setBackgroundInert(on) {
+    [headerEl, logEl, formEl].forEach(function (el) {
+      el.inert = on;
+      if (on) el.setAttribute("aria-hidden", "true");
+      else el.removeAttribute("aria-hidden");
+    });
+  }
+
+  function openLeaveDialog(ref) {
+    leaveEl.setAttribute("data-ref", ref || "");
+    leaveTextEl.textContent = ref ? fill(t.leaveText, { ref: ref }) : t.leaveTextNoRef;
+    leaveEl.hidden = false;
+    setBackgroundInert(true);
+    leaveStayEl.focus(); // the choice that loses nothing
+  }
+
+  function closeLeaveDialog() {
+    leaveEl.hidden = true;
+    setBackgroundInert(false);
+  }
+
+  function stay() {
+    closeLeaveDialog();
+    newChatEl.focus();
+  }
+
+  /** Keep this conversation as the way back to its ticket, then start a new one. */
+  function leaveForNewChat() {
+    var ref = leaveEl.getAttribute("data-ref") || null;
+    closeLeaveDialog();
+    var older = loadPrevious();
+    // Only one conversation is kept to go back to.
+    if (older && older.id !== sessionId) storage.remove(historyKey(older.id));
+    if (sessionId && sessionToken) savePrevious(sessionId, sessionToken, ref);
+    switchConversation(null, null);
+  }
+
+  /**
+   * Back to the conversation of the ticket left open. The one being left is
+   * kept in its place if its own ticket is open, else dropped like New chat.
+   */
+  function backToPrevious() {
+    var previous = loadPrevious();
+    if (!previous || inAppConversation()) return;
+    if (sessionId && sessionToken && handoff && handoff.active) {
+      savePrevious(sessionId, sessionToken, handoff.ref);
+    } else {
+      storage.remove(PREVIOUS_KEY);
+      storage.remove(historyKey(sessionId));
+    }
+    switchConversation(previous.id, previous.token);
+  }
+
+  newChatEl.addEventListener("click", requestNewChat);
+  backEl.addEventListener("click", backToPrevious);
+  leaveStayEl.addEventListener("click", stay);
+  leaveConfirmEl.addEventListener("click", leaveForNewChat);
+  leaveEl.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      stay();
+    } else if (event.key === "Tab") {
+      // Keep the focus on the dialog's two buttons.
+      var goingTo = document.activeElement === leaveStayEl ? leaveConfirmEl : leaveStayEl;
+      event.preventDefault();
+      goingTo.focus();
+    }
+  });
 
   // The browser knows about a lost network long before socket.io's ping timeout.
   window.addEventListener("offline", function () {
@@ -828,7 +1455,7 @@
   function setUserToken(token) {
     if (!validToken(token)) return false;
     userToken = token;
-    newChatEl.hidden = true;
+    updateHeader();
     if (socket && socket.connected) {
       confirmed = false;
       setState("connecting");
@@ -840,9 +1467,10 @@
   // -------------------------------------------------------------------- start
 
   applyLabels();
-  newChatEl.hidden = inAppConversation();
+  updateHeader();
   renderAll();
   updateComposer();
+  if (embedded) publishUnread(); // a reloaded panel starts from nothing unread
 
   var server = resolveServer();
   if (!server || typeof window.io !== "function") {
@@ -867,6 +1495,9 @@
     },
     socket: function () {
       return socket;
+    },
+    unread: function () {
+      return unread;
     },
     setUserToken: setUserToken
   };

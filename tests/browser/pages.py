@@ -297,3 +297,135 @@ class ConsolePage:
     def field(self, name: str) -> Any:
         """A value of the summary card."""
         return self.page.locator(f"#summary-card [data-field={name}]")
+
+
+# ------------------------------------------------- history, unread, embedding
+
+HISTORY_KEY_PREFIX = "wallet-support-history:"
+PREVIOUS_KEY = "wallet-support-previous"
+# A site embedding the chat with embed.js. The test serves its page itself (no
+# DNS, no server): the stack's WIDGET_FRAME_ANCESTORS must list this origin.
+# A *.localhost origin is a secure context, so Chromium lets it reach the
+# stack on 127.0.0.1 once the test grants "local-network-access" (a real site
+# and a real chat server are both public and need nothing of the kind).
+EMBED_HOST_ORIGIN = "http://wallet.localhost"
+# The host's own CSS tries to restyle every button and hide every custom element.
+EMBED_HOST_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Wallet</title>
+<style>
+  button {{ background: rgb(255, 0, 0) !important; width: 10px !important; }}
+  * {{ font-family: serif; }}
+</style></head>
+<body><h1>My wallet</h1><p>Balance: 12.5 USDT</p>
+<script src="{server}/widget/embed.js" data-server="{server}" async></script>
+</body></html>
+"""
+# Make the page hidden or visible again, as switching tabs would.
+SET_VISIBILITY = """(hidden) => {
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible"),
+  });
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def stored_session_json(session_id: str, token: str) -> str:
+    """The value the widget keeps under ``wallet-support-session``."""
+    return json.dumps({"session_id": session_id, "session_token": token})
+
+
+def exactly(text: str) -> re.Pattern[str]:
+    """A pattern matching ``text`` and nothing more."""
+    return re.compile("^" + re.escape(text) + "$")
+
+
+class ChatLog:
+    """What a widget page (or the widget inside embed.js's iframe) shows."""
+
+    def __init__(self, root: Any) -> None:
+        """``root`` is a Page or a FrameLocator."""
+        self.root = root
+
+    def messages(self, author: str, text: str) -> Any:
+        """Messages by ``author`` whose text is exactly ``text``."""
+        return self.root.locator(f"[data-testid=msg][data-author={author}]").filter(
+            has=self.root.locator(
+                "[data-testid=msg-text]", has_text=exactly(text)
+            )
+        )
+
+    def expect_synced(self) -> None:
+        """Wait until the history the widget asked for has been merged."""
+        expect(self.root.locator("#chat-log")).to_have_attribute(
+            "data-history", "synced", timeout=BOT_TIMEOUT_MS
+        )
+
+    def transcript(self) -> list[list[str]]:
+        """Every message as [author, text], oldest first."""
+        return self.root.locator("[data-testid=msg]").evaluate_all(
+            """(els) => els.map((el) => {
+                 const text = el.querySelector('[data-testid=msg-text]');
+                 return [el.dataset.author, text ? text.textContent : ''];
+               })"""
+        )
+
+
+def reopen_widget(ui: Ui, name: str, widget: WidgetPage, query: str = "") -> WidgetPage:
+    """The widget in a new page of ``widget``'s browser (same storage): the user comes back."""
+    page = widget.page.context.new_page()
+    ui.pages[name] = page
+    ui.dialogs[name] = []
+    ui.logs[name] = []
+
+    def on_dialog(dialog: Any) -> None:
+        ui.dialogs[name].append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("console", lambda message: ui.logs[name].append(message.text))
+    page.on("pageerror", lambda error: ui.logs[name].append(f"pageerror: {error}"))
+    again = WidgetPage(page, ui.logs[name])
+    again.open(f"{ui.stack.handoff_url}/widget/{query}")
+    return again
+
+
+class EmbedHost:
+    """A page of another site that embeds the chat with embed.js."""
+
+    def __init__(self, page: Page, server: str) -> None:
+        self.page = page
+        self.server = server
+        self.launcher = page.locator("[data-testid=support-launcher]")
+        self.badge = page.locator("[data-testid=unread-badge]")
+        self.panel = page.locator("[data-testid=support-panel]")
+        self.chat = ChatLog(page.frame_locator("[data-testid=support-frame]"))
+
+    def frame(self) -> Any:
+        """The chat's iframe (a Frame: for evaluating in the chat page's own storage)."""
+        frame = next(
+            (f for f in self.page.frames if "/widget/?embedded=1" in f.url), None
+        )
+        assert frame is not None, [f.url for f in self.page.frames]
+        return frame
+
+    def wait_chat_online(self) -> None:
+        """Wait until the chat inside the iframe has its session_confirm."""
+        expect(self.chat.root.locator("#connection-state")).to_have_attribute(
+            "data-state", "online", timeout=BOT_TIMEOUT_MS
+        )
+
+
+def open_embed_host(ui: Ui, name: str, locale: str = "en-US") -> EmbedHost:
+    """A desktop browser on ``EMBED_HOST_ORIGIN``, whose page embeds this stack's chat."""
+    server = str(ui.stack.handoff_url)
+    page = ui.new_page(
+        name, viewport=DESKTOP, locale=locale, permissions=["local-network-access"]
+    )
+    html = EMBED_HOST_PAGE.format(server=server)
+    page.route(
+        EMBED_HOST_ORIGIN + "/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=html),
+    )
+    page.goto(EMBED_HOST_ORIGIN + "/account")
+    return EmbedHost(page, server)
