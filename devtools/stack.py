@@ -1,7 +1,7 @@
 """Start the assistant's real processes (Rasa, action server, handoff service) on free ports.
 
 Used by the integration tests and the benchmarks, so both exercise exactly
-what `make run` starts.
+what `make run` starts: the command lines come from :mod:`devtools.processes`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,21 @@ from pathlib import Path
 import requests
 
 from addons.channels.sessions import SessionIssuer
+from devtools.processes import (
+    BIN,
+    DEFAULT_MODEL,
+    ROOT,
+    actions_command,
+    handoff_command,
+    rasa_command,
+    rasa_run_arguments,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-DEFAULT_MODEL = ROOT / "models" / "current.tar.gz"
+__all__ = [
+    "BIN", "DEFAULT_MODEL", "QUIET_ENV", "ROOT", "Process", "ProcessFailed", "Stack",
+    "free_port", "rasa_run_arguments", "running_stack", "start_process", "wait_until_ready",
+    "write_endpoints",
+]
 
 QUIET_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
@@ -117,6 +128,9 @@ class Stack:
     handoff_database_url: str | None = None
     handoff_port: int | None = None
     session_secret: str = ""
+    # What :meth:`restart` needs to start Rasa and the action server again.
+    model: Path | None = None
+    endpoints: Path | None = None
 
     def process(self, name: str) -> Process:
         """The running process called ``name`` ("rasa", "actions", "handoff")."""
@@ -139,12 +153,32 @@ class Stack:
         """(Re)start the handoff service on its port, e.g. after a test stopped it."""
         if self.handoff_port is None:
             raise ProcessFailed("this stack has no handoff service")
-        process = start_process(
-            "handoff", [sys.executable, "-m", "handoff_service", "serve"],
-            self.workdir, self.extra_env,
-        )
+        process = start_process("handoff", handoff_command(), self.workdir, self.extra_env)
         self.processes = [p for p in self.processes if p.name != "handoff"] + [process]
         wait_until_ready(process, f"{self.handoff_url}/api/health", timeout=60)
+        return process
+
+    def restart(self, name: str) -> Process:
+        """Start process ``name`` again on its port (after a test stopped or killed it)."""
+        if name == "handoff":
+            return self.start_handoff()
+        old = self.process(name)
+        old.stop()
+        if name == "actions":
+            port = int(self.actions_url.rsplit(":", 1)[1])
+            process = start_process("actions", actions_command(port), self.workdir, self.extra_env)
+            ready = f"{self.actions_url}/health"
+        elif name == "rasa" and self.model is not None and self.endpoints is not None:
+            port = int(self.rasa_url.rsplit(":", 1)[1])
+            process = start_process(
+                "rasa", rasa_command(self.model, port, self.endpoints), self.workdir,
+                self.extra_env,
+            )
+            ready = f"{self.rasa_url}/status?token={self.auth_token}"
+        else:
+            raise ProcessFailed(f"cannot restart {name!r}")
+        self.processes = [p for p in self.processes if p.name != name] + [process]
+        wait_until_ready(process, ready)
         return process
 
     @property
@@ -206,20 +240,6 @@ def write_endpoints(path: Path, actions_port: int, profile: str = "default") -> 
     return path
 
 
-def rasa_run_arguments(
-    model: Path, port: int, endpoints: Path, credentials: Path = ROOT / "credentials.yml"
-) -> list[str]:
-    """The ``rasa run`` arguments of the test stack's Rasa server.
-
-    The auth token, the interface and the allowed origins come from the
-    environment (``addons.server`` adds them), never from the command line.
-    """
-    return [
-        "run", "--model", str(model), "--enable-api", "--port", str(port),
-        "--endpoints", str(endpoints), "--credentials", str(credentials),
-    ]
-
-
 @contextmanager
 def running_stack(
     workdir: Path,
@@ -262,6 +282,10 @@ def running_stack(
         "HANDOFF_TICKETS_PER_HOUR": "1000",
         "HANDOFF_ANON_CALLS_PER_MINUTE": "100000",
         "HANDOFF_AGENT_CALLS_PER_MINUTE": "100000",
+        # The browser tests embed the widget in a page of this made-up host.
+        "WIDGET_FRAME_ANCESTORS": "'self' http://wallet.localhost",
+        # A restarted Rasa gets its backlog within a second or two rather than five.
+        "HANDOFF_NOTIFY_MAX_BACKOFF_S": "2",
         # Both servers listen on the loopback only, as `make run` has them.
         "RASA_HOST": "127.0.0.1",
         "SANIC_HOST": "127.0.0.1",
@@ -280,23 +304,15 @@ def running_stack(
         handoff_database_url=handoff_db,
         handoff_port=handoff_port,
         session_secret=run_env["CHAT_SESSION_SECRET"],
+        model=model,
+        endpoints=endpoints,
     )
     try:
         if handoff:
             stack.start_handoff()
-        actions = start_process(
-            "actions",
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-             "--port", str(actions_port)],
-            workdir, run_env,
-        )
+        actions = start_process("actions", actions_command(actions_port), workdir, run_env)
         stack.processes.append(actions)
-        rasa = start_process(
-            "rasa",
-            [str(BIN / "python"), "-m", "addons.server",
-             *rasa_run_arguments(model, rasa_port, endpoints)],
-            workdir, run_env,
-        )
+        rasa = start_process("rasa", rasa_command(model, rasa_port, endpoints), workdir, run_env)
         stack.processes.append(rasa)
         wait_until_ready(actions, f"{stack.actions_url}/health")
         wait_until_ready(rasa, f"{stack.rasa_url}/status?token={token}")
