@@ -11,6 +11,7 @@ BENCHMARKS = (
     "bench.bot_latency",
     "bench.ticket_service",
     "bench.handoff_latency",
+    "bench.backlog_recovery",
     "bench.rate_limit_cost",
 )
 

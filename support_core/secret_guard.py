@@ -5,7 +5,7 @@ the tracker store, the action server and the logs never see a secret. It also
 runs inside the NLU pipeline as a second line, and again in the maintainers'
 export.
 
-Design rules (see DESIGN.md, "Secrets never stay"):
+Design rules (see docs/design.md, "Secrets never stay"):
 
 * English-alphabet BIP-39 runs of 12+ list words are flagged on sight.
 * Chinese BIP-39 lists hold 2,048 everyday characters, so a Chinese run is

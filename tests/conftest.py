@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from devtools.agent_client import AgentClient
 from devtools.databases import DatabaseUnavailable, temporary_postgres_database
+from devtools.mailbox import SmtpSink
 from devtools.stack import DEFAULT_MODEL, QUIET_ENV, ROOT, Stack, running_stack
 
 
@@ -43,13 +44,31 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="session")
-def handoff_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack_mailbox() -> Iterator[SmtpSink]:
+    """The SMTP server the shared handoff stack sends its e-mails to."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def handoff_stack(
+    trained_model: Path, tmp_path_factory: pytest.TempPathFactory, stack_mailbox: SmtpSink
+) -> Iterator[Stack]:
     """Rasa, the action server and the handoff service, shared by the live-handoff and
     security tests (started once per run)."""
-    # The wallet app's key for its users' tokens (tests sign them as the app would).
-    app_key = {"CHAT_APP_JWT_SECRET": secrets.token_urlsafe(32)}
+    env = {
+        # The wallet app's key for its users' tokens (tests sign them as the app would).
+        "CHAT_APP_JWT_SECRET": secrets.token_urlsafe(32),
+        # E-mails go to a real local SMTP server; unseen replies after the shortest delay.
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(stack_mailbox.port),
+        "SMTP_SECURITY": "none",
+        "MAIL_FROM": "support@wallet.example",
+        "EMAIL_REPLY_DELAY_S": "10",
+    }
     with running_stack(
-        tmp_path_factory.mktemp("handoff-stack"), trained_model, handoff=True, env=app_key
+        tmp_path_factory.mktemp("handoff-stack"), trained_model, handoff=True, env=env
     ) as running:
         yield running
 

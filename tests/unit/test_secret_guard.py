@@ -1,4 +1,4 @@
-"""Unit tests for support_core.secret_guard (DESIGN.md, "Secrets never stay").
+"""Unit tests for support_core.secret_guard (docs/design.md, "Secrets never stay").
 
 Every secret used here is generated at test time: mnemonics with
 ``mnemonic.Mnemonic``, hex keys with ``secrets``, WIF and xprv strings built
