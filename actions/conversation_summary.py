@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from actions.ticket_fields import PROBLEM_INTENTS
-from support_core.wallet_facts import find_facts
+from support_core.facts import find_facts
 
 # Intents the handoff service triggers; they are not things the user said.
 EXTERNAL_INTENTS = frozenset({"agent_message", "agent_joined", "ticket_resolved", "ticket_created"})

@@ -27,14 +27,15 @@ from actions.outbox import TICKET
 from actions.runtime import ServiceAction
 from actions.ticket_form import FORM_SLOTS, language_of
 from support_core.chains import InvalidValue, check_address, check_tx_hash
-from support_core.fact_matcher import normalise_time
+from support_core.facts import normalise_time
+from support_core.patterns import (
+    REASON_FALLBACK,
+    REASON_REQUESTED_HUMAN,
+    REASON_SECURITY,
+    REASON_SELF_HELP_FAILED,
+)
 
 logger = logging.getLogger(__name__)
-
-REASON_REQUESTED = "requested_human"
-REASON_SELF_HELP = "self_help_failed"
-REASON_FALLBACK = "fallback"
-REASON_SECURITY = "security"
 
 _HELPER_SLOTS = ("ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason")
 _APP_USER_ID_MAX = 128
@@ -78,8 +79,8 @@ def escalation_reason(tracker: Tracker) -> str:
     if previous == "utter_fallback_twice":
         return REASON_FALLBACK
     if previous == "utter_offer_ticket":
-        return REASON_SELF_HELP
-    return REASON_REQUESTED
+        return REASON_SELF_HELP_FAILED
+    return REASON_REQUESTED_HUMAN
 
 
 def _valid(check: Any, value: str | None) -> str | None:
@@ -143,7 +144,7 @@ class ActionStartTicket(Action):
 def ticket_payload(tracker: Tracker) -> dict[str, Any]:
     """The ticket as the handoff service expects it."""
     language = language_of(tracker)
-    reason = tracker.get_slot("escalation_reason") or REASON_REQUESTED
+    reason = tracker.get_slot("escalation_reason") or REASON_REQUESTED_HUMAN
 
     def value(slot: str) -> str | None:
         raw = tracker.get_slot(slot)

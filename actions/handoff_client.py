@@ -20,11 +20,11 @@ DEFAULT_URL = "http://localhost:8000"
 MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
-class HandoffError(RuntimeError):
+class HandoffCallFailed(RuntimeError):
     """Base class for handoff-service failures."""
 
 
-class HandoffUnavailable(HandoffError):
+class HandoffUnavailable(HandoffCallFailed):
     """Try again later: timeout, connection error, 5xx or 429.
 
     ``status`` is the HTTP status (None when no answer came); ``retry_after``
@@ -40,7 +40,7 @@ class HandoffUnavailable(HandoffError):
         self.retry_after = retry_after
 
 
-class HandoffRejected(HandoffError):
+class HandoffRejected(HandoffCallFailed):
     """The service refused the request (4xx other than 429): sending it again cannot help.
 
     ``error_code`` and ``field`` come from the service's ``{"error", "detail", "field"}``
@@ -59,7 +59,7 @@ class HandoffRejected(HandoffError):
         self.field = field
 
 
-class TicketNotFound(HandoffRejected):
+class NoSuchTicket(HandoffRejected):
     """Nothing matches (404): no ticket for the conversation, or no such agent message."""
 
     def __init__(
@@ -167,7 +167,7 @@ class HandoffClient:
             try:
                 return response.json()
             except ValueError as error:
-                raise HandoffError(f"{status} from {path}: body is not JSON") from error
+                raise HandoffCallFailed(f"{status} from {path}: body is not JSON") from error
         logger.warning("Handoff service unavailable for %s %s: %s", method, path, last_error)
         raise last_error
 
@@ -178,7 +178,7 @@ class HandoffClient:
         )
 
     def conversation_ticket(self, conversation_id: str) -> dict[str, Any]:
-        """The conversation's active ticket, or its latest one (``TicketNotFound`` if none)."""
+        """The conversation's active ticket, or its latest one (``NoSuchTicket`` if none)."""
         return self._request("GET", f"/api/conversations/{segment(conversation_id)}/ticket")
 
     def relay_user_message(
@@ -186,7 +186,7 @@ class HandoffClient:
     ) -> dict[str, Any]:
         """Append a user's message to the conversation's open ticket (idempotent by id).
 
-        404 (no ticket) raises ``TicketNotFound``; 409 (ticket no longer open) a
+        404 (no ticket) raises ``NoSuchTicket``; 409 (ticket no longer open) a
         ``HandoffRejected`` with ``error_code`` ``ticket_not_open``.
         """
         return self._request(
@@ -202,7 +202,7 @@ class HandoffClient:
         )
 
     def agent_message(self, conversation_id: str, message_id: int | str) -> dict[str, Any]:
-        """One agent message of this conversation's tickets (``TicketNotFound`` otherwise)."""
+        """One agent message of this conversation's tickets (``NoSuchTicket`` otherwise)."""
         return self._request(
             "GET",
             f"/api/conversations/{segment(conversation_id)}/messages/{segment(message_id)}",
@@ -225,7 +225,7 @@ def _refusal(response: requests.Response) -> HandoffRejected:
     code = str(code)[:64] if code else None
     field = str(field)[:64] if field else None
     if response.status_code == 404:
-        return TicketNotFound(detail, error_code=code or "not_found", field=field)
+        return NoSuchTicket(detail, error_code=code or "not_found", field=field)
     return HandoffRejected(response.status_code, detail, error_code=code, field=field)
 
 

@@ -8,25 +8,23 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff_client import (
-    HandoffError,
+    HandoffCallFailed,
     HandoffRejected,
     HandoffUnavailable,
-    TicketNotFound,
+    NoSuchTicket,
 )
 from actions.notifications import already_handled
-from actions.outbox import MESSAGE, RATING, TICKET
+from actions.outbox import MESSAGE, TICKET
 from actions.runtime import ServiceAction
 
 logger = logging.getLogger(__name__)
 
-_CN_RATINGS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
-SKIPPED = "skipped"
 OPEN_STATUSES = frozenset({"open", "assigned"})
 DONE_STATUSES = frozenset({"resolved", "closed"})
 # The service has just notified us, so it is up: a short second chance covers a blip.
@@ -72,10 +70,10 @@ async def _conversation_ticket(
     """This conversation's ticket as the service knows it; None (logged) when it cannot say."""
     try:
         ticket = await _patiently(action.client.conversation_ticket, tracker.sender_id)
-    except TicketNotFound:
+    except NoSuchTicket:
         logger.info("No ticket for conversation %s (%s)", tracker.sender_id, purpose)
         return None
-    except HandoffError as error:
+    except HandoffCallFailed as error:
         logger.warning(
             "Ticket of conversation %s unknown (%s): %s", tracker.sender_id, purpose, error
         )
@@ -88,21 +86,6 @@ async def _conversation_ticket(
 def _listen() -> list[EventType]:
     """Stop here: the rule's next step (e.g. the rating form) must not run."""
     return [FollowupAction("action_listen")]
-
-
-def parse_rating(text: str) -> int | None:
-    """A 1-5 score from '5', '4分', '五星', '★★★' or '3/5'; None if there is none."""
-    text = (text or "").strip()
-    stars = text.count("★") + text.count("⭐")
-    if 1 <= stars <= 5 and not re.search(r"\d", text):
-        return stars
-    digit = re.search(r"(?<!\d)([1-5])(?!\d)", text)
-    if digit:
-        return int(digit.group(1))
-    for char, value in _CN_RATINGS.items():
-        if char in text:
-            return value
-    return None
 
 
 def _relayable(event: dict[str, Any]) -> bool:
@@ -278,12 +261,12 @@ class ActionDeliverAgentMessage(ServiceAction):
             message = await _patiently(
                 self.client.agent_message, tracker.sender_id, int(message_id)
             )
-        except TicketNotFound:
+        except NoSuchTicket:
             logger.warning(
                 "Agent message %s is not one of conversation %s", message_id, tracker.sender_id
             )
             return []
-        except HandoffError as error:
+        except HandoffCallFailed as error:
             logger.error(
                 "Agent message %s of conversation %s not delivered: %s",
                 message_id, tracker.sender_id, error,
@@ -385,71 +368,3 @@ class ActionTicketResolved(ServiceAction):
             SlotSet("ticket_ref", ref),
             SlotSet("csat", None),
         ]
-
-
-class ValidateRatingForm(FormValidationAction):
-    """The 1-5 rating after a resolved ticket."""
-
-    def name(self) -> str:
-        """Validation for ``rating_form``."""
-        return "validate_rating_form"
-
-    def validate_csat(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """A score from 1 to 5, or 'skip'."""
-        from actions.ticket_fields import is_skip
-
-        if value is None:
-            # The form validates the csat=None that resets the slot when it
-            # starts: nothing was answered yet, so ask (never "None" = skip).
-            return {"csat": None}
-        text = str(value)
-        if is_skip(text) or (tracker.latest_message.get("intent") or {}).get("name") == "deny":
-            return {"csat": SKIPPED}
-        score = parse_rating(text)
-        if score is None:
-            dispatcher.utter_message(response="utter_invalid_rating")
-            return {"csat": None}
-        return {"csat": str(score)}
-
-
-class ActionStoreRating(ServiceAction):
-    """Stores the rating on the ticket and thanks the user."""
-
-    def name(self) -> str:
-        """Runs when the rating form is complete."""
-        return "action_store_rating"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        """Rate the conversation's resolved ticket (queued if the service is down)."""
-        score = _score(tracker.get_slot("csat"))
-        if score is None:
-            dispatcher.utter_message(response="utter_rating_skipped")
-            return [SlotSet("csat", None)]
-        conversation_id = tracker.sender_id
-        try:
-            await asyncio.to_thread(self.client.rate, conversation_id, score)
-        except HandoffUnavailable:
-            # One rating per resolved ticket: the reference (from the service) keys it.
-            ticket = tracker.get_slot("ticket_ref") or tracker.latest_message.get("message_id")
-            key = f"{conversation_id}:rating:{ticket}"
-            await self.queue(RATING, key, conversation_id, {"score": score})
-        except HandoffRejected as rejected:
-            # Already rated (the first rating stands) or nothing to rate.
-            logger.info("Rating of conversation %s refused: %s", conversation_id, rejected)
-        dispatcher.utter_message(response="utter_thanks_rating")
-        return [SlotSet("csat", None)]
-
-
-def _score(value: Any) -> int | None:
-    """The validated 1-5 score of the ``csat`` slot; None when skipped or unset."""
-    if value in (None, SKIPPED):
-        return None
-    try:
-        score = int(str(value))
-    except ValueError:
-        return None
-    return score if 1 <= score <= 5 else None

@@ -30,8 +30,8 @@ from typing import Any
 
 from actions.handoff_client import (
     MAX_RETRY_AFTER_SECONDS,
+    HandoffCallFailed,
     HandoffClient,
-    HandoffError,
     HandoffRejected,
     HandoffUnavailable,
     describe_refusal,
@@ -324,7 +324,7 @@ def flush(outbox: Outbox, client: HandoffClient, now: float | None = None) -> in
                 " letter", entry.kind, entry.key, entry.conversation_id, error,
             )
             continue
-        except HandoffError as error:
+        except HandoffCallFailed as error:
             outbox.note_failure(entry.key, str(error), now=now)
             _hold(waiting, entry)
             continue

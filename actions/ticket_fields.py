@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 
-from support_core.wallet_facts import find_facts
-
-CATEGORIES = ("account", "assets", "trading", "technical", "security", "policy")
+from support_core.facts import find_facts
+from support_core.patterns import CATEGORIES, EMAIL_IN_TEXT_RE, count_han, is_email
 
 CATEGORY_LABELS = {
     "account": ("账户问题", "Account"),
@@ -90,8 +89,6 @@ _UNKNOWN_TIME = re.compile(
     r"(不记得|不清楚|忘了|记不清|不确定|don'?t remember|not sure|no idea|unknown|forgot)",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
-_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _FUNCTION_WORDS = re.compile(
     r"(提币|提现|充值|转账|兑换|闪兑|质押|赎回|登录|登陆|密码|验证码|余额|记录|交易|订单|授权|"
     r"闪退|报错|卡住|白屏|地址|手续费|gas|withdraw|deposit|transfer|send|swap|stak|unstak|"
@@ -180,12 +177,12 @@ def looks_like_time(text: str) -> bool:
 
 def valid_email(text: str) -> bool:
     """A plausible e-mail address (the service is the final judge)."""
-    return bool(_EMAIL.match((text or "").strip())) and len(text.strip()) <= 254
+    return is_email(text)
 
 
 def email_in(text: str) -> str | None:
     """The first e-mail address inside a longer message."""
-    match = _EMAIL_IN_TEXT.search(text or "")
+    match = EMAIL_IN_TEXT_RE.search(text or "")
     return match.group() if match else None
 
 
@@ -213,7 +210,7 @@ def specificity_signals(text: str) -> set[str]:
 def is_specific(text: str) -> bool:
     """An agent can act on it: long enough and with two kinds of concrete detail."""
     cleaned = (text or "").strip()
-    han = len(re.findall(r"[\u4e00-\u9fff]", cleaned))
+    han = count_han(cleaned)
     words = len(re.findall(r"[A-Za-z]+", cleaned))
     long_enough = han >= 8 or words >= 6 or (han >= 4 and words >= 2)
     return long_enough and len(specificity_signals(cleaned)) >= 2

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import ticket_fields as fields
 from actions.conversation_summary import collect_facts, latest_problem
 from support_core.chains import InvalidValue, check_address, check_tx_hash
-from support_core.wallet_facts import find_facts
+from support_core.facts import find_facts
 
 FORM_SLOTS = (
     "ticket_category",

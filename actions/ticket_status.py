@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff_client import HandoffRejected, HandoffUnavailable, TicketNotFound
+from actions.handoff_client import HandoffRejected, HandoffUnavailable, NoSuchTicket
 from actions.outbox import TICKET
 from actions.runtime import ServiceAction
 from actions.ticket_form import language_of
@@ -58,7 +58,7 @@ class ActionCheckTicketStatus(ServiceAction):
             return []
         try:
             ticket = await self._latest_ticket(tracker)
-        except TicketNotFound:
+        except NoSuchTicket:
             dispatcher.utter_message(response="utter_no_ticket_yet")
             return []
         except HandoffUnavailable:
@@ -85,14 +85,14 @@ class ActionCheckTicketStatus(ServiceAction):
         the channel sets), never from what the user typed.
 
         Raises:
-            TicketNotFound: none of them has a ticket.
+            NoSuchTicket: none of them has a ticket.
         """
         for conversation_id in [tracker.sender_id, *previous_conversations(tracker)]:
             try:
                 return await asyncio.to_thread(self.client.conversation_ticket, conversation_id)
-            except TicketNotFound:
+            except NoSuchTicket:
                 continue
-        raise TicketNotFound("no ticket in this conversation or the ones before it")
+        raise NoSuchTicket("no ticket in this conversation or the ones before it")
 
 
 def previous_conversations(tracker: Tracker) -> list[str]:

@@ -14,18 +14,14 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
 from support_core.chinese_script import to_simplified
+from support_core.patterns import looks_like_address
 
 _HASH = re.compile(r"^(0x)?[0-9a-fA-F]{32,}$")
-_ADDRESS = re.compile(
-    r"^(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[13][1-9A-HJ-NP-Za-km-z]{25,34}"
-    r"|bc1[02-9ac-hj-np-z]{11,71})$",
-    re.IGNORECASE,
-)
 
 
 def _generalise(token: Token) -> Token:
     """The token, or a placeholder standing for a hash or an address."""
-    if _ADDRESS.match(token.text):
+    if looks_like_address(token.text):
         replacement = "walletaddress"
     elif _HASH.match(token.text):
         replacement = "txhash"

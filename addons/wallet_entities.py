@@ -7,16 +7,13 @@ be able to trust them exactly as the user wrote them.
 
 from __future__ import annotations
 
-import re
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from addons.stateless import StatelessComponent
-from support_core.wallet_facts import find_facts
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+from support_core.facts import find_facts
+from support_core.patterns import EMAIL_IN_TEXT_RE
 
 
 @DefaultV1Recipe.register(
@@ -30,7 +27,7 @@ class WalletEntityExtractor(StatelessComponent):
         for message in messages:
             text = message.get(TEXT) or ""
             facts = find_facts(text)
-            emails = list(_EMAIL.finditer(text))
+            emails = list(EMAIL_IN_TEXT_RE.finditer(text))
             if not facts and not emails:
                 continue
             entities = [

@@ -15,10 +15,12 @@ import base58
 from bech32 import CHARSET, bech32_hrp_expand, bech32_polymod, convertbits
 from eth_hash.auto import keccak
 
-_EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+from support_core.patterns import BASE58_CHAR, EVM_ADDRESS
+
+_EVM_ADDRESS = re.compile(rf"^{EVM_ADDRESS}$")
 _EVM_TX = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _BARE_TX = re.compile(r"^[0-9a-fA-F]{64}$")
-_BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]+$")
+_BASE58 = re.compile(rf"^{BASE58_CHAR}+$")
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,6 @@ def check_tx_hash(value: str) -> Checked:
         return Checked(value, "evm")
     if _BARE_TX.match(value):
         return Checked(value, "bitcoin_or_tron")
-    if re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+    if re.fullmatch(EVM_ADDRESS, value):
         raise InvalidValue("looks_like_address")
     raise InvalidValue("unknown_format")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from support_core.patterns import count_han, looks_like_address
+
 Language = Literal["zh", "en"]
 
 _TAG_RE = re.compile(r"<[^<>]{0,200}>")
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Whole Latin words only: fragments of hashes and addresses ("0x3fa9…") are not words.
 _LATIN_WORD_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z']*(?![0-9A-Za-z])")
 # Words a Chinese speaker commonly types in Latin letters inside Chinese text.
@@ -38,8 +39,9 @@ def detect_language(text: str) -> Language | None:
         return None
     # Markup ("<img src=x>") is not the user's language either.
     text = _TAG_RE.sub(" ", text)
-    han = len(_HAN_RE.findall(text))
-    words = _LATIN_WORD_RE.findall(text)
+    han = count_han(text)
+    # An address can be all letters (TRON, base58): it is a value, not an English word.
+    words = [w for w in _LATIN_WORD_RE.findall(text) if not looks_like_address(w)]
     # Tickers in capitals (PEPE, WBTC) are not English, nor are the jargon words.
     english = [
         w for w in words if w.lower() not in _NEUTRAL_WORDS and not (w.isupper() and len(w) > 1)

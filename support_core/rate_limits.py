@@ -34,14 +34,14 @@ class RateLimitConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class Decision:
+class LimitDecision:
     """The verdict on one hit: allowed, or refused for ``retry_after`` seconds."""
 
     allowed: bool
     retry_after: int = 0
 
 
-ALLOWED = Decision(True)
+ALLOWED = LimitDecision(True)
 
 
 def client_address(request: Any) -> str | None:
@@ -99,7 +99,7 @@ class RateLimiter:
                 self._limiter = FixedWindowRateLimiter(self._storage)
             return self._limiter
 
-    def hit(self, rule: RateLimitItem, namespace: str, identity: str) -> Decision:
+    def hit(self, rule: RateLimitItem, namespace: str, identity: str) -> LimitDecision:
         """Count one event for ``identity``; refuse it when the rule's window is full.
 
         A storage that cannot be reached (Redis down) lets the event through and
@@ -124,4 +124,4 @@ class RateLimiter:
         # early: a client that waited exactly that long would be refused again.
         # The window's length bounds the true wait from above.
         wait = min(rule.get_expiry(), math.ceil(reset_at + 1 - time.time()))
-        return Decision(False, max(1, wait))
+        return LimitDecision(False, max(1, wait))

@@ -29,6 +29,8 @@ from functools import cache
 import base58
 from mnemonic import Mnemonic
 
+from support_core.patterns import BASE58_CHAR, HAN_RE, HAN_RUN_RE
+
 MIN_PHRASE_WORDS = 12
 VALID_PHRASE_LENGTHS = frozenset({12, 15, 18, 21, 24})
 _CONTEXT_WINDOW = 40
@@ -86,15 +88,15 @@ _HAN_LISTS = ("chinese_simplified", "chinese_traditional")
 
 # A 'word' for the separated word lists: a run of letters (any script),
 # excluding CJK ideographs, which are handled one character at a time.
+_HEX_BLOB_RE = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{16,}(?![0-9A-Za-z])")
 _WORD_RE = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f\u3099\u309a])+", re.UNICODE)
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HEX64_RE = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 _WIF_RE = re.compile(
-    r"(?<![0-9A-Za-z])(?:[5][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51}"
-    r"|9[1-9A-HJ-NP-Za-km-z]{50})(?![0-9A-Za-z])"
+    rf"(?<![0-9A-Za-z])(?:[5]{BASE58_CHAR}{{50}}|[KLc]{BASE58_CHAR}{{51}}"
+    rf"|9{BASE58_CHAR}{{50}})(?![0-9A-Za-z])"
 )
 _XPRV_RE = re.compile(
-    r"(?<![0-9A-Za-z])[xyzYZtuvUV]prv[1-9A-HJ-NP-Za-km-z]{100,112}(?![0-9A-Za-z])"
+    rf"(?<![0-9A-Za-z])[xyzYZtuvUV]prv{BASE58_CHAR}{{100,112}}(?![0-9A-Za-z])"
 )
 # Separators allowed between the words of a phrase: blanks, punctuation and
 # list numbering ("1." "2)" "3、"), never other letters.
@@ -150,7 +152,14 @@ def _is_separator(text: str) -> bool:
 
 def _word_runs(text: str) -> list[SecretMatch]:
     """Runs of 12+ separated words that all belong to one alphabetic word list."""
-    words = [m for m in _WORD_RE.finditer(text) if not _HAN_RE.search(m.group())]
+    # Letters inside a long hex string (a key or a hash) are not words of a phrase,
+    # even where digits between them read like a numbered list.
+    hex_blobs = [(m.start(), m.end()) for m in _HEX_BLOB_RE.finditer(text)]
+    words = [
+        m for m in _WORD_RE.finditer(text)
+        if not HAN_RE.search(m.group())
+        and not any(start <= m.start() and m.end() <= end for start, end in hex_blobs)
+    ]
     if len(words) < MIN_PHRASE_WORDS:
         return []
     normalised = [_normalise(m.group()) for m in words]
@@ -293,7 +302,7 @@ def _han_runs(text: str) -> list[SecretMatch]:
     # Context words become hard boundaries: "...交助记词" must not glue onto a run.
     scan = _SEED_CONTEXT_RE.sub(lambda m: "\0" * len(m.group()), text)
     tokens = [
-        t for t in re.finditer(r"[\u3400-\u9fff\uf900-\ufaff]+", scan) if set(t.group()) <= listed
+        t for t in HAN_RUN_RE.finditer(scan) if set(t.group()) <= listed
     ]
     found: list[SecretMatch] = []
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from limits import RateLimitItem
 
 from support_core.language import detect_language
-from support_core.rate_limits import ALLOWED, Decision, RateLimiter, parse_rule
+from support_core.rate_limits import ALLOWED, LimitDecision, RateLimiter, parse_rule
 
 _TEXT = {
     "zh": "您的消息发得有点快，请稍等 {seconds} 秒。您写的内容都还在，稍后会自动发出。",
@@ -66,7 +66,7 @@ class ChatFloodGuard:
             self._limiter = RateLimiter()
         return self._limiter
 
-    def message(self, conversation_id: str, address: str | None) -> Decision:
+    def message(self, conversation_id: str, address: str | None) -> LimitDecision:
         """Count one user message of ``conversation_id`` sent from ``address``."""
         by_conversation = self.limiter.hit(
             self.quotas.per_conversation, "chat-message", conversation_id
@@ -77,7 +77,7 @@ class ChatFloodGuard:
             return self.limiter.hit(self.quotas.per_address, "chat-address", address)
         return ALLOWED
 
-    def new_session(self, address: str | None) -> Decision:
+    def new_session(self, address: str | None) -> LimitDecision:
         """Count one new conversation opened from ``address``."""
         if not address:
             return ALLOWED

@@ -13,16 +13,14 @@ import itertools
 import re
 import uuid
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff_client import HandoffRejected, HandoffUnavailable, TicketNotFound
+from actions.handoff_client import HandoffRejected, HandoffUnavailable, NoSuchTicket
+from devtools.domain_files import load_domain
 
-ROOT = Path(__file__).resolve().parents[2]
 _CLOCK = itertools.count()
 
 
@@ -151,9 +149,8 @@ def make_tracker(
 
 @lru_cache(maxsize=1)
 def domain() -> dict[str, Any]:
-    """The project's real domain (forms, slots, responses)."""
-    with (ROOT / "domain.yml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """The project's real domain (forms, slots, responses), merged from domain/."""
+    return load_domain()
 
 
 def run_action(
@@ -167,7 +164,7 @@ def run_action(
 
 
 def check_against_domain(dispatcher: CollectingDispatcher) -> None:
-    """Every response uttered exists in domain.yml and gets each ``{name}`` its texts use.
+    """Every response uttered exists in the domain and gets each ``{name}`` its texts use.
 
     A placeholder is filled from the message's keyword arguments or from a slot.
     """
@@ -177,7 +174,7 @@ def check_against_domain(dispatcher: CollectingDispatcher) -> None:
         name = message["response"]
         if name is None:
             continue
-        assert name in known, f"{name} is not a response in domain.yml"
+        assert name in known, f"{name} is not a response in domain/"
         for variation in known[name]:
             for placeholder in re.findall(r"{(\w+)}", variation.get("text") or ""):
                 assert placeholder in message or placeholder in slots, (
@@ -204,8 +201,8 @@ class FakeHandoffClient:
 
     ``create_errors`` are raised by successive ``create_ticket`` calls before it
     succeeds; ``tickets`` maps a conversation id to what the service would return
-    for it (missing -> ``TicketNotFound``); ``messages`` maps (conversation id,
-    message id) to an agent message (missing -> ``TicketNotFound``);
+    for it (missing -> ``NoSuchTicket``); ``messages`` maps (conversation id,
+    message id) to an agent message (missing -> ``NoSuchTicket``);
     ``unavailable`` makes every call fail; ``*_errors`` are raised by successive
     calls of that method.
     """
@@ -253,7 +250,7 @@ class FakeHandoffClient:
         if self.lookup_errors:
             raise self.lookup_errors.pop(0)
         if conversation_id not in self.tickets:
-            raise TicketNotFound(f"/api/conversations/{conversation_id}/ticket")
+            raise NoSuchTicket(f"/api/conversations/{conversation_id}/ticket")
         return self.tickets[conversation_id]
 
     def relay_user_message(
@@ -278,7 +275,7 @@ class FakeHandoffClient:
         try:
             return self.messages[(conversation_id, int(message_id))]
         except (KeyError, ValueError):
-            raise TicketNotFound("no such agent message") from None
+            raise NoSuchTicket("no such agent message") from None
 
 
 def rejected(

@@ -20,11 +20,11 @@ import pytest
 from actions.handoff_client import (
     MAX_RETRY_AFTER_SECONDS,
     ClientSettings,
+    HandoffCallFailed,
     HandoffClient,
-    HandoffError,
     HandoffRejected,
     HandoffUnavailable,
-    TicketNotFound,
+    NoSuchTicket,
     segment,
 )
 from devtools.stack import free_port
@@ -98,7 +98,7 @@ class ScriptedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
 
     def script(self, *replies: Reply) -> None:
         self.replies = list(replies)
@@ -252,7 +252,7 @@ def test_connection_refused_is_unavailable():
 
 def test_404_is_ticket_not_found_without_retry(server):
     server.script(Reply(404, {"detail": "no ticket"}))
-    with pytest.raises(TicketNotFound):
+    with pytest.raises(NoSuchTicket):
         client_for(server.url).conversation_ticket("conv-unknown")
     assert len(server.seen) == 1
 
@@ -280,7 +280,7 @@ def test_404_is_a_refusal_carrying_the_services_code(server):
     server.script(Reply(404, {"error": "not_found", "detail": "no such message", "field": None}))
     with pytest.raises(HandoffRejected) as caught:
         client_for(server.url).agent_message("conv-1", 99)
-    assert isinstance(caught.value, TicketNotFound)
+    assert isinstance(caught.value, NoSuchTicket)
     assert (caught.value.status, caught.value.error_code) == (404, "not_found")
 
 
@@ -355,6 +355,6 @@ def test_no_answer_at_all_has_no_status():
 
 def test_a_body_that_is_not_json_is_an_error_not_a_crash(server):
     server.script(Reply(200, "<html>proxy login</html>"))
-    with pytest.raises(HandoffError) as caught:
+    with pytest.raises(HandoffCallFailed) as caught:
         client_for(server.url).conversation_ticket("conv-1")
     assert not isinstance(caught.value, (HandoffRejected, HandoffUnavailable))

@@ -20,11 +20,11 @@ from actions.live_handoff import (
     ActionAgentJoined,
     ActionDeliverAgentMessage,
     ActionRelayToAgent,
-    ActionStoreRating,
     ActionTicketDelivered,
     ActionTicketResolved,
 )
 from actions.outbox import MESSAGE, RATING, TICKET, Outbox
+from actions.rating import ActionStoreRating
 from tests.unit.action_helpers import (
     FakeFlusher,
     FakeHandoffClient,

@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.live_handoff import SKIPPED, ValidateRatingForm
+from actions.rating import SKIPPED, ValidateRatingForm
 
 
 def _validate(value: Any, intent: str = "rate") -> tuple[dict[str, Any], list[str]]:

@@ -286,7 +286,7 @@ def test_time_is_cut_at_200_characters():
 # --------------------------------------------------------------------------- transaction hash
 
 
-@pytest.mark.parametrize("value", [TX_HASH, TX_HASH[2:]])
+@pytest.mark.parametrize("value", [TX_HASH, TX_HASH[2:]], ids=["0x-prefixed", "bare"])
 def test_transaction_hash_is_accepted(value):
     events, dispatcher = validate("ticket_tx_hash", value)
     assert events == [SlotSet("ticket_tx_hash", value)]

@@ -1,4 +1,4 @@
-"""Unit tests for support_core.fact_matcher: spaCy rule-based wallet facts, zh, en and mixed."""
+"""Unit tests for support_core.facts: spaCy rule-based wallet facts, zh, en and mixed."""
 
 from __future__ import annotations
 
@@ -11,17 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from support_core import fact_matcher
-from support_core.fact_matcher import (
+from support_core.facts import (
+    ASSETS,
+    NETWORKS,
+    Fact,
     FactSpan,
     cn_to_int,
+    find_facts,
     format_amount,
     get_fact_matcher,
     match_facts,
     normalise_time,
     split_words,
 )
-from support_core.wallet_facts import ASSETS, NETWORKS, Fact, find_facts
+from support_core.facts import matcher as fact_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -667,10 +670,10 @@ def test_normalise_time_gives_up_on_what_is_no_time():
 def test_nothing_is_built_at_import_time():
     code = (
         "import sys\n"
-        "import support_core.fact_matcher, support_core.wallet_facts\n"
+        "import support_core.facts, support_core.facts.matcher\n"
         "heavy = [m for m in ('spacy', 'dateparser') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
-        "assert support_core.fact_matcher.get_fact_matcher.cache_info().currsize == 0\n"
+        "assert support_core.facts.matcher.get_fact_matcher.cache_info().currsize == 0\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False

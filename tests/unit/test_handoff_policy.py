@@ -14,12 +14,12 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons.handoff_policy import HandoffPolicy
-from devtools.stack import ROOT
+from devtools.domain_files import load_domain_object
 
 
 @lru_cache(maxsize=1)
 def _domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
+    return load_domain_object()
 
 
 def _policy() -> HandoffPolicy:

@@ -190,7 +190,7 @@ def test_capitalised_english():
 
 @pytest.mark.parametrize("text", ["PEPE", "SHIB", "AVAX", "WBTC", "ADA", "LINK", "PEPE SHIB"])
 def test_other_tickers_in_capitals_give_none(text):
-    # Tickers of the assets the bot knows (support_core.wallet_facts.ASSETS) say
+    # Tickers of the assets the bot knows (support_core.facts.ASSETS) say
     # nothing about the language; the code means to skip words in capitals
     # (``not w.isupper()``) but tests it after lower-casing every word.
     assert detect_language(text) is None

@@ -9,7 +9,7 @@ import pytest
 
 from actions import outbox as outbox_module
 from actions import runtime
-from actions.handoff_client import HandoffError, HandoffUnavailable
+from actions.handoff_client import HandoffCallFailed, HandoffUnavailable
 from actions.outbox import (
     BACKOFF_CAP_SECONDS,
     MESSAGE,
@@ -261,7 +261,7 @@ def test_retry_after_from_a_429_sets_the_next_attempt(outbox):
 
 def test_a_generic_handoff_error_is_retried_later(outbox):
     outbox.put(TICKET, "conv-1:m1", "conv-1", TICKET_PAYLOAD)
-    client = FakeHandoffClient(create_errors=[HandoffError("odd answer")])
+    client = FakeHandoffClient(create_errors=[HandoffCallFailed("odd answer")])
     assert flush(outbox, client, now=1000.0) == 0
     [entry] = outbox.pending()
     assert entry.attempts == 1

@@ -1,4 +1,4 @@
-"""Unit tests for support_core.wallet_facts.find_facts."""
+"""Unit tests for support_core.facts.find_facts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import base58
 import bech32
 import pytest
 
-from support_core.wallet_facts import ASSETS, NETWORKS, Fact, find_facts
+from support_core.facts import ASSETS, NETWORKS, Fact, find_facts
+from support_core.patterns import is_han
 
 
 def tx_hash() -> str:
@@ -250,7 +251,7 @@ def test_every_chinese_asset_name_is_found():
     missing = [
         name
         for name, ticker in ASSETS.items()
-        if any("\u4e00" <= ch <= "\u9fff" for ch in name)
+        if any(is_han(ch) for ch in name)
         and ticker not in values(f"我的{name}没到账", "asset")
     ]
     assert missing == []
