@@ -39,7 +39,11 @@ def _give_up_recorder(
 
 
 def _wake_on_commit(sessions: sessionmaker, dispatcher: NotificationDispatcher) -> None:
-    """Deliver a queued notification right after its unit of work commits, not at the next poll."""
+    """Deliver a queued notification right after its unit of work commits, not at the next poll.
+
+    :func:`handoff_service.events.emit` marks the session it queues a chat
+    event on; a commit of a marked session wakes this process's dispatcher.
+    """
 
     @event.listens_for(sessions, "after_commit")
     def wake(session: Session) -> None:

@@ -21,9 +21,10 @@ from handoff_service.db import (
     make_session_factory,
     upgrade,
 )
+from handoff_service.errors import ValidationFailed
 from handoff_service.mail.outbox import PENDING, STATES, list_emails
 from handoff_service.models import ticket_ref
-from handoff_service.services import HandoffService, ValidationFailed
+from handoff_service.services import HandoffService
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -1,9 +1,9 @@
 """Delivering the chat-notification outbox to Rasa, in order, until Rasa accepts.
 
-Every agent action that the user's chat must hear about (agent joined, a
-reply, a late ticket, resolved) is a row of ``chat_notifications``, written in
-the agent's own transaction (:mod:`handoff_service.notification_outbox`). This
-dispatcher runs in every service process: it leases the oldest pending
+Every chat event the use cases emit (agent joined, a reply, a late ticket,
+resolved: :mod:`handoff_service.events`) is a row of ``chat_notifications``,
+written in the agent's own transaction (:mod:`handoff_service.notification_outbox`).
+This dispatcher runs in every service process: it leases the oldest pending
 notification of each conversation, triggers its intent in Rasa, and settles
 the row. A failure is retried with backoff (forever while Rasa is unreachable
 or answers 5xx, so a Rasa outage delays replies and loses none); a refusal that
@@ -27,11 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from handoff_service import notification_outbox as outbox
 from handoff_service.background import PollingWorker
 from handoff_service.background import backoff_seconds as background_backoff
+from handoff_service.events import NOTIFICATION_ID_ENTITY
 from handoff_service.notifier import Notification, NotificationFailed, Notifier
 
 logger = logging.getLogger(__name__)
-
-NOTIFICATION_ID_ENTITY = "notification_id"
 
 
 @dataclass(frozen=True)

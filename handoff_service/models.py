@@ -41,7 +41,12 @@ Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTI
 
 
 class Category(str, enum.Enum):
-    """What the user's problem is about (the support guide's categories)."""
+    """What the user's problem is about (the support guide's categories).
+
+    The values are ``support_core.patterns.CATEGORIES``, spelled out so the
+    type checker and the migrations see them; a test holds the two together,
+    and a new value also needs a migration (the column's CHECK constraint).
+    """
 
     ACCOUNT = "account"
     ASSETS = "assets"
@@ -74,7 +79,7 @@ _RANK_PRIORITY = {rank: priority for priority, rank in _PRIORITY_RANK.items()}
 
 
 class TicketStatus(str, enum.Enum):
-    """Where a ticket is in its life; allowed moves live in ``services.TRANSITIONS``."""
+    """Where a ticket is in its life; allowed moves live in ``services.rules.TRANSITIONS``."""
 
     OPEN = "open"
     ASSIGNED = "assigned"
@@ -93,7 +98,10 @@ class Language(str, enum.Enum):
 
 
 class EscalationReason(str, enum.Enum):
-    """Why the assistant handed the conversation over."""
+    """Why the assistant handed the conversation over.
+
+    The values are ``support_core.patterns.ESCALATION_REASONS`` (see :class:`Category`).
+    """
 
     REQUESTED_HUMAN = "requested_human"
     SELF_HELP_FAILED = "self_help_failed"

@@ -2,8 +2,10 @@
 
 The service calls Rasa's HTTP API ``trigger_intent``; a custom action behind
 each intent utters the agent's words or the ticket's outcome. This module is
-one delivery attempt; :mod:`handoff_service.dispatcher` decides when to try,
-in which order, and again after a failure.
+the transport only: one delivery attempt of whatever the dispatcher hands it.
+Which events exist, and their entities, is :mod:`handoff_service.events`;
+:mod:`handoff_service.dispatcher` decides when to try, in which order, and
+again after a failure.
 """
 
 from __future__ import annotations
@@ -20,12 +22,6 @@ from handoff_service.config import DEFAULT_OUTPUT_CHANNEL
 from handoff_service.config import output_channel as checked_output_channel
 
 logger = logging.getLogger(__name__)
-
-AGENT_JOINED = "agent_joined"
-AGENT_MESSAGE = "agent_message"
-TICKET_RESOLVED = "ticket_resolved"
-TICKET_CREATED = "ticket_created"
-
 
 # Answers no retry can change: the request itself is wrong. Anything else
 # (no answer, 5xx, 401/403 while a token is being fixed, 429) is tried again.
@@ -46,7 +42,7 @@ class NotificationFailed(Exception):
 
 @dataclass(frozen=True)
 class Notification:
-    """One intent to trigger in one conversation."""
+    """One intent to trigger in one conversation (a chat event's name and entities)."""
 
     ticket_id: int
     conversation_id: str

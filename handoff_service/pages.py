@@ -19,6 +19,7 @@ from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, file, raw, redirect
 
 from handoff_service.config import ConfigError, Settings, is_origin, origin_of
+from handoff_service.console_config import console_config_js
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 
@@ -137,7 +138,9 @@ def add_page_routes(app: Sanic, settings: Settings) -> None:
 
     ``/widget/config.js`` is generated, so that the widget served here talks
     to this deployment's Rasa server; a ``config.js`` in the widget folder is
-    never served.
+    never served. ``/console/config.js`` is generated too: the categories and
+    escalation reasons the console shows are the service's own
+    (:mod:`handoff_service.console_config`).
     """
     widget_dir = settings.widget_dir.resolve()
     # Merged into what the host page set (a user token, say); the server's Rasa URL wins.
@@ -145,6 +148,7 @@ def add_page_routes(app: Sanic, settings: Settings) -> None:
     widget_config = (
         f"window.WIDGET_CONFIG = Object.assign(window.WIDGET_CONFIG || {{}}, {served});\n"
     ).encode()
+    console_config = console_config_js()
     headers = page_headers(settings)
 
     @app.get(CONSOLE_PREFIX, strict_slashes=True)
@@ -154,6 +158,10 @@ def add_page_routes(app: Sanic, settings: Settings) -> None:
     @app.route(CONSOLE_PREFIX + "/", methods=["GET", "HEAD"], strict_slashes=True)
     async def console_index(_request: Request) -> HTTPResponse:
         return await _serve(CONSOLE_DIR, "index.html")
+
+    @app.route(CONSOLE_PREFIX + "/config.js", methods=["GET", "HEAD"])
+    async def console_config_file(_request: Request) -> HTTPResponse:
+        return raw(console_config, content_type=CONTENT_TYPES[".js"])
 
     @app.route(CONSOLE_PREFIX + "/<name:path>", methods=["GET", "HEAD"])
     async def console_files(_request: Request, name: str) -> HTTPResponse:

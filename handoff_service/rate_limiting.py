@@ -14,7 +14,7 @@ import threading
 from sanic import Sanic
 
 from handoff_service.config import Settings
-from handoff_service.services import RateLimited
+from handoff_service.errors import RateLimited
 from support_core.rate_limits import DEFAULT_STORAGE_URL, RateLimiter, parse_rule
 
 TICKETS = "handoff-tickets"

@@ -25,17 +25,22 @@
   // First-reply targets (seconds): past half of it the clock turns amber, past it red.
   var SLA_TARGET = { urgent: 5 * 60, high: 15 * 60, normal: 60 * 60 };
 
+  // The categories and escalation reasons are the service's (config.js, served
+  // with this page), so a category added there needs no edit here.
+  var CONFIG = window.CONSOLE_CONFIG || {};
+  var CATEGORIES = CONFIG.categories || [];
+
+  function labelsOf(choices) {
+    var labels = {};
+    (choices || []).forEach(function (choice) {
+      labels[choice.value] = choice.label;
+    });
+    return labels;
+  }
+
   var LABELS = {
-    category: {
-      account: "Account", assets: "Assets", trading: "Trading",
-      technical: "Technical", security: "Security", policy: "Rules & appeals"
-    },
-    reason: {
-      requested_human: "User asked for a human",
-      self_help_failed: "Self-help did not solve it",
-      fallback: "Assistant did not understand twice",
-      security: "Security emergency"
-    },
+    category: labelsOf(CATEGORIES),
+    reason: labelsOf(CONFIG.escalationReasons),
     language: { zh: "中文 (zh)", en: "English (en)" },
     author: { user: "User", bot: "Assistant", agent: "Agent", system: "System" }
   };
@@ -787,6 +792,13 @@
       event.preventDefault();
       sendReply();
     }
+  });
+
+  // After "All", in the order the service gives (most urgent first).
+  CATEGORIES.forEach(function (choice) {
+    var option = el("option", null, choice.label);
+    option.value = choice.value;
+    $("filter-category").appendChild(option);
   });
 
   ["filter-status", "filter-category", "filter-language"].forEach(function (id) {

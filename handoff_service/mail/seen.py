@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from handoff_service.errors import ValidationFailed
 from handoff_service.mail import outbox
 from handoff_service.models import MAX_ROW_ID
-from handoff_service.services import ValidationFailed, parse_conversation_id
+from handoff_service.validation import parse_conversation_id
 
 MAX_SEEN_IDS = 200
 

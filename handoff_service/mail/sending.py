@@ -5,8 +5,6 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import Protocol
 
-from handoff_service.config import Settings
-
 
 class SendFailed(Exception):
     """The e-mail was not sent; ``reason`` is short and never holds an address or text.
@@ -26,15 +24,3 @@ class MailSender(Protocol):
 
     async def send(self, message: EmailMessage) -> None:
         """Send ``message`` to its ``To`` address or raise :class:`SendFailed`."""
-
-
-def make_sender(settings: Settings) -> MailSender:
-    """The SMTP sender when ``SMTP_HOST`` is set, else the folder sender (``MAIL_OUTBOX_DIR``)."""
-    # Imported here: each pulls in only what its own kind needs.
-    if settings.mail.smtp_host:
-        from handoff_service.mail.smtp import SmtpSender
-
-        return SmtpSender.from_settings(settings.mail)
-    from handoff_service.mail.folder import FolderSender
-
-    return FolderSender(settings.mail_outbox_dir)

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handoff_service.config import Settings, parse_mail_from
 from handoff_service.mail.dispatcher import EmailDispatcher, EmailDispatchSettings
+from handoff_service.mail.folder import FolderSender
 from handoff_service.mail.outbox import EMAILS_QUEUED
-from handoff_service.mail.sending import MailSender, make_sender
+from handoff_service.mail.sending import MailSender
+from handoff_service.mail.smtp import SmtpSender
 
 
 def build_email_dispatcher(
@@ -47,3 +49,10 @@ def wake_on_commit(sessions: sessionmaker, dispatcher: EmailDispatcher) -> None:
     @event.listens_for(sessions, "after_rollback")
     def forget(session: Session) -> None:
         session.info.pop(EMAILS_QUEUED, None)
+
+
+def make_sender(settings: Settings) -> MailSender:
+    """The SMTP sender when ``SMTP_HOST`` is set, else the folder sender (``MAIL_OUTBOX_DIR``)."""
+    if settings.mail.smtp_host:
+        return SmtpSender.from_settings(settings.mail)
+    return FolderSender(settings.mail_outbox_dir)

@@ -17,7 +17,7 @@ from sqlalchemy import inspect
 from handoff_service.app import create_app
 from handoff_service.config import Settings
 from handoff_service.db import upgrade
-from handoff_service.notifier import AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED
+from handoff_service.events import AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED
 from handoff_service.services import HandoffService
 from tests.handoff.helpers import (
     FakeNotifier,

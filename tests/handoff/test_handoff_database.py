@@ -26,8 +26,10 @@ from handoff_service.db import (
     migration_connection,
     upgrade,
 )
+from handoff_service.errors import TicketConflict
 from handoff_service.models import Agent, Base, Category, Priority, Ticket, TicketStatus
-from handoff_service.services import HandoffService, TicketConflict, parse_filters
+from handoff_service.services import HandoffService
+from handoff_service.validation import parse_filters
 from tests.handoff.helpers import START, FakeClock, ticket_payload
 
 T = TypeVar("T")

@@ -74,6 +74,14 @@ class Desk:
             session.commit()
             return int(message.id)
 
+    def store_raw_contact_email(self, ticket: Ticket, address: str) -> None:
+        """An address written straight to the ticket, as if stored before the e-mail rule."""
+        with self.sessions() as session:
+            row = session.get(Ticket, ticket.id)
+            assert row is not None
+            row.contact_email = address
+            session.commit()
+
     def dispatcher(self, port: int, security: str = "none", **timing: Any) -> EmailDispatcher:
         settings = EmailDispatchSettings(
             reply_delay_s=DELAY_S, max_backoff_s=MAX_BACKOFF_S, **timing
@@ -347,7 +355,9 @@ def test_a_permanent_refusal_is_given_up_and_audited(desk: Desk, smtp_server: Sm
 def test_an_address_the_mail_system_cannot_carry_is_given_up(
     desk: Desk, smtp_server: SmtpSink
 ) -> None:
-    ticket = desk.open_ticket(contact_email="用户@example.com")
+    # The service no longer stores such an address; an older ticket may hold one.
+    ticket = desk.open_ticket()
+    desk.store_raw_contact_email(ticket, "用户@example.com")
     assert send(desk.dispatcher(smtp_server.port)) == 0
     (row,) = desk.emails()
     assert row.failed_at is not None

@@ -16,8 +16,9 @@ from handoff_service.config import ConfigError, Settings, parse_mail_from
 from handoff_service.mail import templates
 from handoff_service.mail.compose import UnusableAddress, compose, message_id, recipient
 from handoff_service.mail.folder import FolderSender
-from handoff_service.mail.sending import SendFailed, make_sender
+from handoff_service.mail.sending import SendFailed
 from handoff_service.mail.smtp import SmtpSender
+from handoff_service.mail.wiring import make_sender
 from support_core.secret_guard import redact
 
 AT = datetime(2025, 11, 25, 9, 5, tzinfo=timezone.utc)

@@ -16,12 +16,8 @@ import requests
 from handoff_service.app import create_app
 from handoff_service.config import ConfigError, Settings
 from handoff_service.db import upgrade
-from handoff_service.notifier import (
-    AGENT_MESSAGE,
-    Notification,
-    NotificationFailed,
-    RasaNotifier,
-)
+from handoff_service.events import AGENT_MESSAGE
+from handoff_service.notifier import Notification, NotificationFailed, RasaNotifier
 from handoff_service.services import HandoffService
 from tests.handoff.helpers import live_server, ticket_payload
 
@@ -59,7 +55,7 @@ class FakeRasa:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     def wait(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -192,16 +188,20 @@ def test_the_service_tells_rasa_about_agent_actions(rasa: FakeRasa, sqlite_file_
     assert "On it." not in json.dumps(calls)
 
 
+def _app_telling(rasa: FakeRasa, database_url: str) -> tuple[Any, str]:
+    """The service on ``database_url`` notifying ``rasa``, and agent alice's token."""
+    app = create_app(Settings(database_url=database_url, bot_token="bot", rasa_url=rasa.url))
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        token = HandoffService(session).add_agent("alice")[1]
+    return app, token
+
+
 def test_rasa_down_then_back_gets_every_notification_once_in_order(
     rasa: FakeRasa, sqlite_file_url: str
 ) -> None:
     rasa.status = 503
-    app = create_app(
-        Settings(database_url=sqlite_file_url, bot_token="bot", rasa_url=rasa.url)
-    )
-    upgrade(app.ctx.engine)
-    with app.ctx.sessions() as session:
-        token = HandoffService(session).add_agent("alice")[1]
+    app, token = _app_telling(rasa, sqlite_file_url)
     with live_server(app) as server:
         ref, reply = _reply_flow(server.url, token)
         assert reply.status_code == 201
@@ -229,12 +229,7 @@ def test_a_request_rasa_refuses_for_good_is_given_up_and_audited(
     rasa: FakeRasa, sqlite_file_url: str
 ) -> None:
     rasa.status = 400
-    app = create_app(
-        Settings(database_url=sqlite_file_url, bot_token="bot", rasa_url=rasa.url)
-    )
-    upgrade(app.ctx.engine)
-    with app.ctx.sessions() as session:
-        token = HandoffService(session).add_agent("alice")[1]
+    app, token = _app_telling(rasa, sqlite_file_url)
     with live_server(app) as server:
         ref, reply = _reply_flow(server.url, token)
         assert reply.status_code == 201

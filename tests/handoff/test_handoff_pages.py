@@ -13,6 +13,7 @@ import requests
 
 from handoff_service.app import create_app
 from handoff_service.config import ConfigError, Settings, default_widget_dir
+from handoff_service.console_config import console_config
 from handoff_service.db import upgrade
 from tests.handoff.helpers import FakeNotifier, LiveServer, live_server
 
@@ -75,6 +76,18 @@ def test_console_is_served_with_its_assets(server: LiveServer) -> None:
         assert response.status_code == 200
         assert kind in response.headers["content-type"]
     assert _get(server, "/console").headers["location"] == "/console/"
+
+
+def test_console_config_is_generated_from_the_service_lists(server: LiveServer) -> None:
+    response = _get(server, "/console/config.js")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    prefix, _, served = response.text.partition(" = ")
+    assert prefix == "window.CONSOLE_CONFIG"
+    assert json.loads(served.strip().rstrip(";")) == console_config()
+    # Loaded first, so the console's script finds its lists.
+    page = _get(server, "/console/").text
+    assert page.index('src="config.js"') < page.index('src="console.js"')
 
 
 def test_console_never_builds_html_from_strings() -> None:
@@ -174,7 +187,14 @@ def test_widget_responses_carry_the_policy(server: LiveServer, path: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "path", ["/console/", "/console/console.js", "/console/console.css", "/console/x.js"]
+    "path",
+    [
+        "/console/",
+        "/console/console.js",
+        "/console/config.js",
+        "/console/console.css",
+        "/console/x.js",
+    ],
 )
 def test_console_responses_carry_the_policy_and_deny_framing(server: LiveServer, path: str) -> None:
     response = _get(server, path)

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from handoff_service.app import create_app
 from handoff_service.config import Settings
+from handoff_service.console_config import console_config
 from handoff_service.db import upgrade
 from handoff_service.services import HandoffService
 from tests.handoff.helpers import FakeNotifier, LiveServer, live_server, ticket_payload
@@ -84,7 +85,19 @@ def test_the_console_works_under_its_policy(
     page.fill("#token-input", token)
     page.click("#sign-in")
     expect(page.locator("#agent-name")).to_have_text("alice")
+    # The category filter and labels are the ones config.js serves.
+    config = console_config()
+    categories = config["categories"]
+    options = page.locator("#filter-category option")
+    assert options.evaluate_all("(els) => els.map((e) => e.value)") == [
+        "", *(c["value"] for c in categories)
+    ]
+    labels = {c["value"]: c["label"] for c in categories}
+    reasons = {r["value"]: r["label"] for r in config["escalationReasons"]}
     page.click("[data-testid=queue-item]")
+    card = page.locator("#summary-card")
+    expect(card.locator("[data-field=category]")).to_have_text(labels["assets"])
+    expect(card.locator("[data-field=reason]")).to_have_text(reasons["self_help_failed"])
     app_user = page.locator("#summary-card [data-field=app_user]")
     # Shown as text: the markup is visible, not parsed.
     expect(app_user).to_have_text(HOSTILE_APP_USER)

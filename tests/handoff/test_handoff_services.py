@@ -12,6 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff_service.config import ConfigError, Settings
+from handoff_service.cursors import decode_cursor
+from handoff_service.errors import (
+    RateLimited,
+    TicketConflict,
+    TicketNotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from handoff_service.models import (
     Agent,
     AuditEvent,
@@ -27,19 +35,13 @@ from handoff_service.models import (
 from handoff_service.services import (
     TRANSITIONS,
     HandoffService,
-    RateLimited,
-    TicketConflict,
-    TicketNotFound,
-    Unauthorized,
-    ValidationFailed,
     can_transition,
-    decode_cursor,
     hash_token,
-    parse_filters,
-    parse_time,
     priority_for,
     waiting_seconds,
 )
+from handoff_service.times import parse_time
+from handoff_service.validation import parse_filters
 from support_core.secret_guard import KEY_PLACEHOLDER, SEED_PLACEHOLDER, redact
 from tests.handoff.helpers import FakeClock, ticket_payload
 

@@ -60,6 +60,7 @@ SERVICE_ROUTES = (
     Route("GET", "api/events", "/api/events", AGENT),
     Route("GET", "console", "/console", PUBLIC),
     Route("GET", "console/", "/console/", PUBLIC),
+    Route("GET", "console/config.js", "/console/config.js", PUBLIC),
     Route("GET", "console/<name:path>", "/console/console.js", PUBLIC),
     Route("GET", "widget", "/widget", PUBLIC),
     Route("GET", "widget/", "/widget/", PUBLIC),

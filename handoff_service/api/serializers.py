@@ -1,0 +1,87 @@
+"""How tickets, messages and changes look in the API's JSON.
+
+Text is returned exactly as stored (plain text, never HTML escaped):
+escaping is the console's job, at the point where it renders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from handoff_service.models import Message, Ticket
+from handoff_service.services import TicketChange, waiting_seconds
+from handoff_service.times import format_time
+
+
+def _value(member: Any) -> Any:
+    # Enum columns hand back members; a value set in this session may still be a str.
+    return member.value if isinstance(member, Enum) else member
+
+
+def ticket_brief(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """The queue view of a ticket: what an agent needs to pick the next one."""
+    return {
+        "ref": ticket.ref,
+        "conversation_id": ticket.conversation_id,
+        "category": _value(ticket.category),
+        "priority": _value(ticket.priority),
+        "status": _value(ticket.status),
+        "title": ticket.title,
+        "language": _value(ticket.language),
+        "assignee": ticket.assignee.name if ticket.assignee is not None else None,
+        "created_at": format_time(ticket.created_at),
+        "updated_at": format_time(ticket.updated_at),
+        "first_agent_reply_at": format_time(ticket.first_agent_reply_at),
+        "waiting_seconds": waiting_seconds(ticket, now),
+    }
+
+
+def ticket_full(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """Every field of a ticket."""
+    return {
+        **ticket_brief(ticket, now),
+        "description": ticket.description,
+        "contact_email": ticket.contact_email,
+        "tx_hash": ticket.tx_hash,
+        "wallet_address": ticket.wallet_address,
+        "chain": ticket.chain,
+        "occurred_at_text": ticket.occurred_at_text,
+        "occurred_at": format_time(ticket.occurred_at),
+        "escalation_reason": _value(ticket.escalation_reason),
+        "summary": ticket.summary,
+        "resolved_at": format_time(ticket.resolved_at),
+        "closed_at": format_time(ticket.closed_at),
+        "csat": ticket.csat,
+        "app_user_id": ticket.app_user_id,
+    }
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """One transcript line."""
+    return {
+        "id": message.id,
+        "author": _value(message.author),
+        "author_name": message.author_name,
+        "text": message.text,
+        "created_at": format_time(message.created_at),
+        "external_id": message.external_id,
+    }
+
+
+def agent_message_json(message: Message, ticket: Ticket) -> dict[str, Any]:
+    """An agent's message as the bot fetches it to deliver it to the user."""
+    body = message_json(message)
+    del body["external_id"]
+    body["ticket_ref"] = ticket.ref
+    return body
+
+
+def change_json(change: TicketChange) -> dict[str, Any]:
+    """One entry of the events feed: a ticket that changed."""
+    return {
+        "ref": change.ref,
+        "status": change.status,
+        "updated_at": format_time(change.updated_at),
+    }

@@ -1,0 +1,52 @@
+"""The domain errors the use cases raise; the API maps each to one HTTP status.
+
+They say what went wrong in the service's terms, never in HTTP's: the CLI
+prints them, the API turns them into JSON errors
+(:func:`handoff_service.api.error_handlers.register_error_handlers`).
+"""
+
+from __future__ import annotations
+
+
+class HandoffError(Exception):
+    """Base of the domain errors; ``detail`` is safe to show to the client."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class TicketNotFound(HandoffError):
+    """No ticket (or conversation ticket) with that reference.  HTTP 404."""
+
+
+class TicketConflict(HandoffError):
+    """The request clashes with the ticket's state; ``code`` says how.  HTTP 409."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class ValidationFailed(HandoffError):
+    """A field of the input is missing or malformed.  HTTP 422."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthorized(HandoffError):
+    """No valid credentials.  HTTP 401."""
+
+
+class Forbidden(HandoffError):
+    """Valid credentials of the wrong kind (the bot's on an agent route, or back).  HTTP 403."""
+
+
+class RateLimited(HandoffError):
+    """Too many requests of one kind from one party; retry in ``retry_after`` s.  HTTP 429."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -1,0 +1,50 @@
+"""The ticket rules: which status may follow which, how urgent a ticket is, the SLA clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handoff_service.errors import TicketConflict
+from handoff_service.models import Category, EscalationReason, Priority, Ticket, TicketStatus
+
+# The only place that says which status may follow which. assigned -> assigned
+# is a repeated claim, allowed for the same agent only (checked in ``claim``).
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.OPEN: frozenset({TicketStatus.ASSIGNED}),
+    TicketStatus.ASSIGNED: frozenset({TicketStatus.ASSIGNED, TicketStatus.RESOLVED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}
+
+_CATEGORY_PRIORITY = {Category.SECURITY: Priority.URGENT, Category.ASSETS: Priority.HIGH}
+
+
+def can_transition(current: TicketStatus, target: TicketStatus) -> bool:
+    """Whether a ticket in ``current`` may move to ``target``."""
+    return target in TRANSITIONS[current]
+
+
+def ensure_transition(ticket: Ticket, target: TicketStatus) -> None:
+    """Raise :class:`TicketConflict` unless ``ticket`` may move to ``target``."""
+    current = TicketStatus(ticket.status)
+    if not can_transition(current, target):
+        raise TicketConflict(
+            "transition_not_allowed",
+            f"ticket {ticket.ref} is {current.value} and cannot become {target.value}",
+        )
+
+
+def priority_for(category: Category, reason: EscalationReason | None = None) -> Priority:
+    """Security is urgent, lost or stuck assets are high, everything else normal.
+
+    A security escalation is urgent whatever category the form ended up with.
+    """
+    if reason is EscalationReason.SECURITY:
+        return Priority.URGENT
+    return _CATEGORY_PRIORITY.get(category, Priority.NORMAL)
+
+
+def waiting_seconds(ticket: Ticket, now: datetime) -> int:
+    """The SLA clock: seconds from creation until the first agent reply (still running if none)."""
+    end = ticket.first_agent_reply_at or ticket.resolved_at or ticket.closed_at or now
+    return max(0, int((end - ticket.created_at).total_seconds()))

@@ -1,0 +1,386 @@
+"""Request validation: every field a caller sends is checked and redacted here.
+
+The use cases (:mod:`handoff_service.services`) and the API call these
+parsers before they touch the database. Each returns a clean value or raises
+:class:`~handoff_service.errors.ValidationFailed` naming the field. Free text
+loses control characters and any secret it holds (seed phrases, private keys:
+:func:`support_core.secret_guard.redact`); the parsers report which fields
+held one, so the audit trail can say so without keeping the secret.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from handoff_service.errors import ValidationFailed
+from handoff_service.models import (
+    MAX_ROW_ID,
+    Author,
+    Category,
+    EscalationReason,
+    Language,
+    Priority,
+    TicketStatus,
+)
+from handoff_service.repository import TicketFilters
+from handoff_service.times import parse_time
+from support_core.identifiers import is_conversation_id
+from support_core.patterns import EMAIL_MAX_CHARS, is_email
+from support_core.secret_guard import redact
+
+TITLE_MAX = 120
+DESCRIPTION_MAX = 4000
+MESSAGE_MAX = 4000
+TRANSCRIPT_MAX_ITEMS = 500
+SUMMARY_MAX_BYTES = 32 * 1024
+SUMMARY_MAX_DEPTH = 16
+IDEMPOTENCY_KEY_MAX = 200
+EXTERNAL_ID_MAX = 200
+APP_USER_ID_MAX = 128
+AGENT_NAME_MAX = 64
+
+_AGENT_NAME_RE = re.compile(r"^[^\W_][\w .\-]*$")
+_ROW_ID_RE = re.compile(r"[0-9]{1,10}", re.ASCII)
+# Unicode categories Cc (C0, DEL, C1) and Cs (lone surrogates), minus tab and line feed.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _strip_controls(text: str) -> str:
+    # NUL and lone surrogates are refused by PostgreSQL and by UTF-8 encoders;
+    # other control characters only break consoles. Line breaks and tabs stay.
+    return _CONTROL_RE.sub("", text)
+
+
+def _redacted(text: str, *, expecting_tx_hash: bool = False) -> tuple[str, bool]:
+    result = redact(text, expecting_tx_hash=expecting_tx_hash)
+    return result.text, result.found
+
+
+class _Cleaner:
+    """Validates and redacts the fields of one request, remembering which held a secret."""
+
+    def __init__(self) -> None:
+        self.redacted_fields: list[str] = []
+
+    def required(self, data: Mapping[str, Any], name: str, *, max_len: int) -> str:
+        value = self.optional(data, name, max_len=max_len)
+        if value is None:
+            raise ValidationFailed(name, f"{name} is required and must not be empty")
+        return value
+
+    def optional(
+        self,
+        data: Mapping[str, Any],
+        name: str,
+        *,
+        max_len: int,
+        expecting_tx_hash: bool = False,
+    ) -> str | None:
+        raw = data.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if not isinstance(raw, str):
+            raise ValidationFailed(name, f"{name} must be a string")
+        value = _strip_controls(raw).strip()
+        if not value:
+            raise ValidationFailed(name, f"{name} must contain visible characters")
+        if len(value) > max_len:
+            raise ValidationFailed(
+                name, f"{name} is {len(value)} characters long; the limit is {max_len}"
+            )
+        return self.redact(name, value, expecting_tx_hash=expecting_tx_hash)
+
+    def redact(self, name: str, value: str, *, expecting_tx_hash: bool = False) -> str:
+        clean, found = _redacted(value, expecting_tx_hash=expecting_tx_hash)
+        if found and name not in self.redacted_fields:
+            self.redacted_fields.append(name)
+        return clean
+
+    def json_value(self, name: str, value: Any, key: str = "", depth: int = 0) -> Any:
+        """Redact every string of a JSON value; keys naming a hash keep 64-hex values."""
+        if depth > SUMMARY_MAX_DEPTH:
+            raise ValidationFailed(name, f"{name} is nested more than {SUMMARY_MAX_DEPTH} deep")
+        if isinstance(value, str):
+            hashy = "hash" in key.lower() or "txid" in key.lower()
+            return self.redact(name, _strip_controls(value), expecting_tx_hash=hashy)
+        if isinstance(value, Mapping):
+            return {
+                self.redact(name, _strip_controls(str(k))): self.json_value(
+                    name, v, str(k), depth + 1
+                )
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.json_value(name, item, key, depth + 1) for item in value]
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        raise ValidationFailed(name, f"{name} may only hold JSON values")
+
+
+def _required_enum(enum_cls: type[_E], name: str, raw: Any) -> _E:
+    value = _enum_value(enum_cls, name, raw)
+    if value is None:
+        raise ValidationFailed(name, f"{name} is required")
+    return value
+
+
+def _enum_value(enum_cls: type[_E], name: str, raw: Any) -> _E | None:
+    if raw is None or raw == "":
+        return None
+    allowed = [m.value for m in enum_cls]
+    if not isinstance(raw, str) or raw not in allowed:
+        raise ValidationFailed(name, f"{name} must be one of: {', '.join(allowed)}")
+    return enum_cls(raw)
+
+
+def _time_in_text(raw: str | None) -> datetime | None:
+    # What the user typed is kept as text; an ISO value is also stored parsed.
+    # Free text ("yesterday 9 pm") is parsed by the bot, which sends occurred_at.
+    try:
+        return parse_time("occurred_at_text", raw)
+    except ValidationFailed:
+        return None
+
+
+# ---------------------------------------------------------------- identifiers
+
+
+def parse_conversation_id(raw: Any, name: str = "conversation_id") -> str:
+    """A conversation id in the channel's safe alphabet (``[A-Za-z0-9_-]``, 1-64 characters).
+
+    Raises:
+        ValidationFailed: anything else.
+    """
+    if not is_conversation_id(raw):
+        raise ValidationFailed(
+            name, f"{name} must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"
+        )
+    return raw
+
+
+def parse_row_id(name: str, raw: Any) -> int:
+    """A row id given as text (a path segment or query argument): 1 to 2**31 - 1.
+
+    Raises:
+        ValidationFailed: not ASCII digits, or out of that range.
+    """
+    if isinstance(raw, str) and _ROW_ID_RE.fullmatch(raw) and 1 <= int(raw) <= MAX_ROW_ID:
+        return int(raw)
+    raise ValidationFailed(name, f"{name} must be a whole number from 1 to {MAX_ROW_ID}")
+
+
+def parse_short_id(name: str, raw: Any, max_len: int) -> str | None:
+    """A caller's own key (an Idempotency-Key, Rasa's message id); ``None`` for no value.
+
+    Raises:
+        ValidationFailed: not printable, edge spaces, or longer than ``max_len``.
+    """
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not raw.isprintable() or raw != raw.strip():
+        raise ValidationFailed(name, f"{name} must be a printable string without edge spaces")
+    if len(raw) > max_len:
+        raise ValidationFailed(name, f"{name} is longer than {max_len} characters")
+    return raw
+
+
+def _app_user_id(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not 1 <= len(raw) <= APP_USER_ID_MAX or not raw.isprintable():
+        raise ValidationFailed(
+            "app_user_id",
+            f"app_user_id must be a string of 1-{APP_USER_ID_MAX} printable characters",
+        )
+    return raw
+
+
+# ---------------------------------------------------------------- a new ticket
+
+
+@dataclass(frozen=True)
+class TranscriptItem:
+    """One earlier line of the conversation sent with a new ticket."""
+
+    author: Author
+    text: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """A validated, redacted request to open a ticket."""
+
+    conversation_id: str
+    category: Category
+    title: str
+    description: str
+    language: Language
+    escalation_reason: EscalationReason
+    contact_email: str | None = None
+    tx_hash: str | None = None
+    wallet_address: str | None = None
+    chain: str | None = None
+    occurred_at_text: str | None = None
+    occurred_at: datetime | None = None
+    summary: dict[str, Any] | None = None
+    transcript: tuple[TranscriptItem, ...] = ()
+    app_user_id: str | None = None
+    redacted_fields: tuple[str, ...] = field(default_factory=tuple)
+
+
+def parse_ticket_draft(payload: Mapping[str, Any]) -> TicketDraft:
+    """Validate and redact a ticket creation payload.
+
+    Raises:
+        ValidationFailed: the first field that is missing or malformed.
+    """
+    clean = _Cleaner()
+    conversation_id = parse_conversation_id(payload.get("conversation_id"))
+    category = _required_enum(Category, "category", payload.get("category"))
+    language = _required_enum(Language, "language", payload.get("language"))
+    reason = _required_enum(EscalationReason, "escalation_reason", payload.get("escalation_reason"))
+    title = clean.required(payload, "title", max_len=TITLE_MAX)
+    description = clean.required(payload, "description", max_len=DESCRIPTION_MAX)
+    email = clean.optional(payload, "contact_email", max_len=EMAIL_MAX_CHARS)
+    # The rule the bot's ticket form applies, so what it accepts is what is stored.
+    if email is not None and not is_email(email):
+        raise ValidationFailed(
+            "contact_email", "contact_email does not look like an e-mail address"
+        )
+    tx_hash = clean.optional(payload, "tx_hash", max_len=128, expecting_tx_hash=True)
+    address = clean.optional(payload, "wallet_address", max_len=128)
+    chain = clean.optional(payload, "chain", max_len=32)
+    occurred_text = clean.optional(payload, "occurred_at_text", max_len=200)
+    occurred_at = parse_time("occurred_at", payload.get("occurred_at")) or _time_in_text(
+        occurred_text
+    )
+    summary = _parse_summary(clean, payload.get("summary"))
+    transcript = _parse_transcript(clean, payload.get("transcript"))
+    app_user_id = _app_user_id(payload.get("app_user_id"))
+    return TicketDraft(
+        conversation_id=conversation_id,
+        category=category,
+        title=title,
+        description=description,
+        language=language,
+        escalation_reason=reason,
+        contact_email=email,
+        tx_hash=tx_hash,
+        wallet_address=address,
+        chain=chain,
+        occurred_at_text=occurred_text,
+        occurred_at=occurred_at,
+        summary=summary,
+        transcript=transcript,
+        app_user_id=app_user_id,
+        redacted_fields=tuple(clean.redacted_fields),
+    )
+
+
+def _parse_summary(clean: _Cleaner, raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed("summary", "summary must be a JSON object")
+    try:
+        size = len(json.dumps(raw, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (TypeError, ValueError, RecursionError):
+        raise ValidationFailed("summary", "summary may only hold JSON values") from None
+    if size > SUMMARY_MAX_BYTES:
+        raise ValidationFailed(
+            "summary", f"summary is {size} bytes as JSON; the limit is {SUMMARY_MAX_BYTES}"
+        )
+    return clean.json_value("summary", raw)  # type: ignore[no-any-return]
+
+
+def _parse_transcript(clean: _Cleaner, raw: Any) -> tuple[TranscriptItem, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValidationFailed("transcript", "transcript must be a list")
+    if len(raw) > TRANSCRIPT_MAX_ITEMS:
+        raise ValidationFailed(
+            "transcript",
+            f"transcript has {len(raw)} items; the limit is {TRANSCRIPT_MAX_ITEMS}",
+        )
+    items = []
+    for index, item in enumerate(raw):
+        where = f"transcript[{index}]"
+        if not isinstance(item, Mapping):
+            raise ValidationFailed(where, f"{where} must be an object")
+        author = _enum_value(Author, f"{where}.author", item.get("author"))
+        if author not in (Author.USER, Author.BOT):
+            raise ValidationFailed(f"{where}.author", f"{where}.author must be user or bot")
+        try:
+            text = clean.required(item, "text", max_len=MESSAGE_MAX)
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"{where}.text", f"{where}.{exc.detail}") from None
+        at = parse_time(f"{where}.at", item.get("at"))
+        items.append(TranscriptItem(author, text, at))
+    if "text" in clean.redacted_fields:
+        clean.redacted_fields[clean.redacted_fields.index("text")] = "transcript"
+    return tuple(items)
+
+
+# ---------------------------------------------------------------- other requests
+
+
+def parse_message_text(raw: Any) -> tuple[str, bool]:
+    """Validate and redact one chat message; returns the text and whether a secret was removed."""
+    clean = _Cleaner()
+    text = clean.required({"text": raw}, "text", max_len=MESSAGE_MAX)
+    return text, bool(clean.redacted_fields)
+
+
+def parse_score(raw: Any) -> int:
+    """The user's satisfaction score: a whole number from 1 to 5 (JSON ``true`` is not one).
+
+    Raises:
+        ValidationFailed: anything else.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
+        raise ValidationFailed("score", "score must be a whole number from 1 to 5")
+    return raw
+
+
+def parse_agent_name(raw: Any) -> str:
+    """An agent's name, stripped: letters or digits first, then also spaces, '.', '_' and '-'.
+
+    Raises:
+        ValidationFailed: empty, longer than 64 characters, or another character.
+    """
+    name = raw.strip() if isinstance(raw, str) else ""
+    if not name or len(name) > AGENT_NAME_MAX or not _AGENT_NAME_RE.match(name):
+        raise ValidationFailed(
+            "name",
+            f"agent name must be 1-{AGENT_NAME_MAX} letters, digits, spaces, '.', '_' or '-'",
+        )
+    return name
+
+
+def parse_filters(
+    *,
+    status: str | None = None,
+    category: str | None = None,
+    priority: str | None = None,
+    language: str | None = None,
+) -> TicketFilters:
+    """Queue filters from query-string values.
+
+    Raises:
+        ValidationFailed: a value that is not one of its enum's.
+    """
+    return TicketFilters(
+        status=_enum_value(TicketStatus, "status", status),
+        category=_enum_value(Category, "category", category),
+        priority=_enum_value(Priority, "priority", priority),
+        language=_enum_value(Language, "language", language),
+    )
