@@ -52,7 +52,8 @@ def test_every_contract_intent_is_evaluated_in_both_languages() -> None:
 def test_intent_accuracy_on_the_evaluation_split(trained_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "nlu"
     result = rasa_cli(
-        "test", "nlu", "--model", str(trained_model), "--nlu", str(EVAL_DIR), "--out", str(out)
+        "test", "nlu", "--model", str(trained_model), "--nlu", str(EVAL_DIR), "--out", str(out),
+        "--domain", "domain",
     )
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads((out / "intent_report.json").read_text())
