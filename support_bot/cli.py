@@ -4,8 +4,8 @@ Exit codes: 0 done (or promoted), 1 import refused, 2 error, 3 candidate kept ou
 (a model that is not worse than the current one beyond the tolerance is promoted, so
 3 means at least one metric dropped by more than the tolerance).
 
-Each command imports its module when it runs, so ``support-bot report`` never loads
-Rasa and ``--help`` answers at once.
+Each command imports its subpackage's ``command`` module when it runs, so
+``support-bot report`` never loads Rasa and ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from support_bot.errors import RasaCommandFailed, SupportBotError, UsageError
-from support_bot.project import Project, handoff_database_url, tracker_store_url
-from support_bot.window import make_window
+from support_bot.common.errors import RasaCommandFailed, SupportBotError, UsageError
+from support_bot.common.project import Project, handoff_database_url, tracker_store_url
+from support_bot.common.window import make_window
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -69,7 +69,7 @@ def _out_path(value: str | None, default: Path) -> Path:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the messages to relabel into a Rasa NLU file."""
-    from support_bot.export import ExportOptions, run_export
+    from support_bot.export.command import ExportOptions, run_export
 
     project = _project(args)
     options = ExportOptions(
@@ -86,7 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Merge a labelled file into data/nlu, or refuse it whole."""
-    from support_bot.importer import run_import
+    from support_bot.label_import.command import run_import
 
     code = run_import(Path(args.label_file).resolve(), _project(args), args.dry_run, _say)
     return EXIT_OK if code == 0 else EXIT_REFUSED
@@ -94,7 +94,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a model (and its baseline) on the evaluation split."""
-    from support_bot.evaluate import default_baseline, run_evaluate
+    from support_bot.evaluation.command import default_baseline, run_evaluate
 
     project = _project(args)
     model = Path(args.model).resolve() if args.model else project.current_model
@@ -108,7 +108,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_retrain(args: argparse.Namespace) -> int:
     """Validate, train, evaluate and promote only a model that is not worse."""
-    from support_bot.retrain import RetrainOptions, run_retrain
+    from support_bot.retrain.command import RetrainOptions, run_retrain
 
     outcome = run_retrain(
         RetrainOptions(
@@ -124,7 +124,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write report.md and its charts for a window."""
-    from support_bot.report import ReportOptions, run_report
+    from support_bot.report.command import ReportOptions, run_report
 
     project = _project(args)
     options = ReportOptions(
@@ -142,7 +142,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
     """List the outbox's dead letters and pending entries (never their text)."""
-    from support_bot.outbox_admin import outbox_path, run_list
+    from support_bot.outbox.command import outbox_path, run_list
 
     run_list(outbox_path(args.path, _project(args)), _say)
     return EXIT_OK
@@ -150,7 +150,7 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
 
 def cmd_outbox_retry(args: argparse.Namespace) -> int:
     """Move dead letters back to the queue; the action server sends them again."""
-    from support_bot.outbox_admin import outbox_path, run_retry
+    from support_bot.outbox.command import outbox_path, run_retry
 
     run_retry(outbox_path(args.path, _project(args)), args.key, args.all, _say)
     return EXIT_OK

@@ -23,7 +23,7 @@ HEADER = """\
 #   * Every example is its own "- intent:" block. The comment above it shows the
 #     model's top-3 guesses and why the message was exported.
 #   * The intent is pre-filled with the model's best guess. If it is wrong, replace
-#     the name after "intent:" with the right one (an intent listed in domain.yml).
+#     the name after "intent:" with the right one (an intent listed in the domain).
 #   * "{unlabelled}" means the model had no guess: write the right intent or drop it.
 #   * To drop an example, delete its "    - ..." line (or the whole block).
 #   * Then check with `support-bot import {file_name} --dry-run` and import without

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from support_bot.errors import LabelFileError
+from support_bot.common.errors import LabelFileError
 
 _NULL_TAG = "tag:yaml.org,2002:null"
 

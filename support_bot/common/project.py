@@ -16,7 +16,8 @@ DEFAULT_HANDOFF_DATABASE_URL = "sqlite:///state/handoff.db"
 
 def repository_root() -> Path:
     """The folder this package was installed from (editable install: the repository)."""
-    return Path(__file__).resolve().parent.parent
+    # This file is support_bot/common/project.py: the repository is three levels up.
+    return Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Project:
     @property
     def domain(self) -> Path:
         """The domain file (or folder)."""
-        return self.root / "domain.yml"
+        return self.root / "domain"
 
     @property
     def models_dir(self) -> Path:

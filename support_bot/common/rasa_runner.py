@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from support_bot.errors import RasaCommandFailed
+from support_bot.common.errors import RasaCommandFailed
 
 QUIET_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from support_bot.errors import UsageError
+from support_bot.common.errors import UsageError
 
 
 @dataclass(frozen=True)

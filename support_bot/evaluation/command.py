@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from support_bot.console import Printer
-from support_bot.errors import SupportBotError
-from support_bot.evaluation import Comparison, EvalResult, compare, cross_validate, evaluate_model
-from support_bot.project import Project
-from support_bot.summary_md import render_summary
+from support_bot.common.console import Printer
+from support_bot.common.errors import SupportBotError
+from support_bot.common.project import Project
+from support_bot.evaluation.rasa_test_nlu import cross_validate, evaluate_model
+from support_bot.evaluation.results import Comparison, EvalResult, compare
+from support_bot.evaluation.summary import render_summary
 
 SUMMARY_FILE = "summary.md"
 BASELINE_DIR = "baseline"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from support_bot.evaluation import FIGURES, Comparison, EvalResult, Pair
+from support_bot.evaluation.results import FIGURES, Comparison, EvalResult, Pair
 
 _MAX_CONFUSIONS = 30
 

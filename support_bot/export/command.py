@@ -11,28 +11,28 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from support_bot.console import Printer
-from support_bot.errors import LabelFileError, StoreMissing
-from support_bot.handoff_tickets import handoff_session, load_tickets
-from support_bot.label_file import UNLABELLED, LabelItem, group_by_guess, render
-from support_bot.project import Project, safe_url
-from support_bot.selection import (
+from support_bot.common.console import Printer
+from support_bot.common.errors import LabelFileError, StoreMissing
+from support_bot.common.label_file import UNLABELLED, LabelItem, group_by_guess, render
+from support_bot.common.project import Project, safe_url
+from support_bot.common.textnorm import normalise
+from support_bot.common.training_data import read_examples
+from support_bot.common.window import Window
+from support_bot.export.selection import (
     REASONS,
     Candidate,
     merge,
     select_before_fallback_escalation,
     select_in_conversation,
 )
-from support_bot.textnorm import normalise
-from support_bot.tracker_events import (
+from support_bot.stores.handoff_tickets import handoff_session, load_tickets
+from support_bot.stores.tracker_events import (
     USER,
     by_sender,
     load_conversations,
     load_events,
     open_tracker_store,
 )
-from support_bot.training_data import read_examples
-from support_bot.window import Window
 from support_core.secret_guard import contains_placeholder, redact
 
 FALLBACK_ESCALATION = "fallback"

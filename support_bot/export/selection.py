@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from support_bot.tracker_events import (
+from support_bot.stores.tracker_events import (
     ACTION,
     FALLBACK_INTENT,
     SESSION_STARTED,

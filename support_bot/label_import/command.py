@@ -10,13 +10,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from support_bot.console import Printer
-from support_bot.errors import LabelFileError
-from support_bot.label_file import UNLABELLED
-from support_bot.nlu_yaml import ExampleLine, parse_nlu
-from support_bot.project import Project
-from support_bot.textnorm import has_entity_markup, normalise
-from support_bot.training_data import TrainingIndex, append_examples, load_index
+from support_bot.common.console import Printer
+from support_bot.common.errors import LabelFileError
+from support_bot.common.label_file import UNLABELLED
+from support_bot.common.nlu_yaml import ExampleLine, parse_nlu
+from support_bot.common.project import Project
+from support_bot.common.textnorm import has_entity_markup, normalise
+from support_bot.label_import.topic_files import append_examples
+from support_bot.label_import.training_index import TrainingIndex, load_index
 from support_core.secret_guard import contains_placeholder, find_secrets, redact
 
 
@@ -79,7 +80,7 @@ class _Checker:
         if intent == UNLABELLED:
             return None, [f"not labelled: the intent is still {UNLABELLED!r}"]
         if intent not in self.index.intents:
-            return None, [f"unknown intent {intent!r} (not an intent of domain.yml)"]
+            return None, [f"unknown intent {intent!r} (not an intent of the domain)"]
         home = self.index.home_file(intent)
         if home is None:
             return None, [

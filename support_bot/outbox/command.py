@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from actions.outbox import DEFAULT_PATH, Outbox
-from support_bot.errors import StoreMissing, UsageError
-from support_bot.project import Project
+from support_bot.common.errors import StoreMissing, UsageError
+from support_bot.common.project import Project
 
 OUTBOX_PATH_ENV = "OUTBOX_PATH"
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from support_bot.report_data import (
+from support_bot.report.metrics import (
     CATEGORIES,
     CSAT_SCORES,
     LANGUAGES,

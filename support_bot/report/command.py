@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from support_bot.console import Printer
-from support_bot.errors import StoreMissing
-from support_bot.handoff_tickets import TicketRow, handoff_session, load_tickets
-from support_bot.project import safe_url
-from support_bot.report_charts import draw_all
-from support_bot.report_data import ReportData, compute
-from support_bot.report_md import containment_ratio, duration, fallback_ratio, render_report
-from support_bot.tracker_events import (
+from support_bot.common.console import Printer
+from support_bot.common.errors import StoreMissing
+from support_bot.common.project import safe_url
+from support_bot.common.window import Window
+from support_bot.report.charts import draw_all
+from support_bot.report.markdown import containment_ratio, duration, fallback_ratio, render_report
+from support_bot.report.metrics import ReportData, compute
+from support_bot.stores.handoff_tickets import TicketRow, handoff_session, load_tickets
+from support_bot.stores.tracker_events import (
     ACTIVE_LOOP,
     SESSION_STARTED,
     SLOT,
@@ -22,7 +23,6 @@ from support_bot.tracker_events import (
     load_events,
     open_tracker_store,
 )
-from support_bot.window import Window
 
 REPORT_FILE = "report.md"
 

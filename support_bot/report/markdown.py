@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
-from support_bot.report_data import (
+from support_bot.report.metrics import (
     CATEGORIES,
     CSAT_SCORES,
     PRIORITIES,

@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from support_bot.handoff_tickets import TicketRow
-from support_bot.tracker_events import (
+from support_bot.stores.handoff_tickets import TicketRow
+from support_bot.stores.tracker_events import (
     FALLBACK_INTENT,
     SLOT,
     USER,
@@ -40,13 +40,15 @@ from support_bot.tracker_events import (
     outside_nlu_ids,
     user_message,
 )
+from support_core import patterns
 from support_core.language import detect_language
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 LANGUAGE_SLOT = "language"
-ESCALATION_REASONS = ("requested_human", "self_help_failed", "fallback", "security")
-CATEGORIES = ("account", "assets", "trading", "technical", "security", "policy")
+# The shared lists, re-exported for the report's other modules.
+ESCALATION_REASONS = patterns.ESCALATION_REASONS
+CATEGORIES = patterns.CATEGORIES
 PRIORITIES = ("urgent", "high", "normal")
 CSAT_SCORES = (1, 2, 3, 4, 5)
 TOP_INTENTS = 10

@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from support_bot.console import Printer
-from support_bot.errors import ModelReloadFailed, RasaCommandFailed, SupportBotError
-from support_bot.evaluate import run_evaluate
-from support_bot.project import Project
-from support_bot.promotion import Decision, decide, promote, reload_model
-from support_bot.rasa_runner import run_rasa
+from support_bot.common.console import Printer
+from support_bot.common.errors import ModelReloadFailed, RasaCommandFailed, SupportBotError
+from support_bot.common.project import Project
+from support_bot.common.rasa_runner import run_rasa
+from support_bot.evaluation.command import run_evaluate
+from support_bot.retrain.promotion import PromotionDecision, decide, promote, reload_model
 
 WHY_LINES = 12
 VALIDATE_TIMEOUT_S = 600.0
 TRAIN_TIMEOUT_S = 3600.0
 
 
-class ValidationFailed(SupportBotError):
+class TrainingDataRejected(SupportBotError):
     """``rasa data validate`` found errors in the training data or domain."""
 
 
@@ -38,7 +38,7 @@ class RetrainOutcome:
     """The candidate, the decision and the evaluation report folder."""
 
     candidate: Path
-    decision: Decision
+    decision: PromotionDecision
     report_dir: Path
 
 
@@ -51,14 +51,15 @@ def validate(project: Project, report_dir: Path, say: Printer) -> None:
     """Run ``rasa data validate``.
 
     Raises:
-        ValidationFailed: Rasa found errors (the message carries its own lines).
+        TrainingDataRejected: Rasa found errors (the message carries its own lines).
     """
     log = report_dir / "validate.log"
     say(f"==> rasa data validate in {project.root}")
     try:
-        run_rasa(["data", "validate"], cwd=project.root, log_path=log, timeout=VALIDATE_TIMEOUT_S)
+        run_rasa(["data", "validate", "--domain", str(project.domain)], cwd=project.root,
+                 log_path=log, timeout=VALIDATE_TIMEOUT_S)
     except RasaCommandFailed as exc:
-        raise ValidationFailed(
+        raise TrainingDataRejected(
             f"`rasa data validate` failed (exit {exc.returncode}); not training. "
             f"Full output: {log}\n{_why_invalid(exc)}"
         ) from None
@@ -74,7 +75,8 @@ def train_candidate(project: Project, name: str, report_dir: Path, say: Printer)
     """
     say(f"==> rasa train -> {project.candidates_dir / name}.tar.gz (takes a few minutes)")
     run_rasa(
-        ["train", "--out", str(project.candidates_dir), "--fixed-model-name", name],
+        ["train", "--domain", str(project.domain), "--out", str(project.candidates_dir),
+         "--fixed-model-name", name],
         cwd=project.root,
         log_path=report_dir / "train.log",
         timeout=TRAIN_TIMEOUT_S,
@@ -90,7 +92,7 @@ def run_retrain(options: RetrainOptions, say: Printer = print) -> RetrainOutcome
     """The whole loop; returns whether the candidate was promoted.
 
     Raises:
-        ValidationFailed: the data is invalid (nothing trained).
+        TrainingDataRejected: the data is invalid (nothing trained).
         RasaCommandFailed: training or evaluation failed.
         ModelReloadFailed: promoted, but the running server did not load the model.
     """

@@ -10,25 +10,27 @@ from pathlib import Path
 
 import requests
 
-from support_bot.errors import ModelReloadFailed
-from support_bot.evaluation import EvalResult
-from support_bot.project import Project
+from support_bot.common.errors import ModelReloadFailed
+from support_bot.common.project import Project
+from support_bot.evaluation.results import EvalResult
 
 RELOAD_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
-class Decision:
+class PromotionDecision:
     """Promote or keep, and the sentences that say why."""
 
     promote: bool
     reasons: tuple[str, ...]
 
 
-def decide(candidate: EvalResult, current: EvalResult | None, tolerance: float) -> Decision:
+def decide(
+    candidate: EvalResult, current: EvalResult | None, tolerance: float
+) -> PromotionDecision:
     """Promote when neither accuracy nor macro-F1 dropped by more than ``tolerance``."""
     if current is None:
-        return Decision(True, ("there is no current model to compare with",))
+        return PromotionDecision(True, ("there is no current model to compare with",))
     metrics = (
         ("accuracy", current.accuracy, candidate.accuracy),
         ("macro-F1", current.macro_f1, candidate.macro_f1),
@@ -42,8 +44,8 @@ def decide(candidate: EvalResult, current: EvalResult | None, tolerance: float) 
         if after < before - tolerance:
             drops.append(f"{note}: dropped by {-change:.4f}, more than the tolerance {tolerance}")
     if drops:
-        return Decision(False, tuple(drops))
-    return Decision(True, (*notes, f"no drop larger than the tolerance {tolerance}"))
+        return PromotionDecision(False, tuple(drops))
+    return PromotionDecision(True, (*notes, f"no drop larger than the tolerance {tolerance}"))
 
 
 def _copy_atomically(source: Path, target: Path) -> None:

@@ -13,9 +13,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from support_bot.errors import StoreMissing
-from support_bot.project import safe_url
-from support_bot.window import Window
+from support_bot.common.errors import StoreMissing
+from support_bot.common.project import safe_url
+from support_bot.common.window import Window
 
 
 @dataclass(frozen=True)

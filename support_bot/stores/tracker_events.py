@@ -17,9 +17,9 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
 
-from support_bot.errors import StoreMissing
-from support_bot.project import safe_url
-from support_bot.window import Window
+from support_bot.common.errors import StoreMissing
+from support_bot.common.project import safe_url
+from support_bot.common.window import Window
 
 # The columns of Rasa's ``SQLTrackerStore.SQLEvent`` that are read here.
 EVENTS = Table(

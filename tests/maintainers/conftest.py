@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devtools.stack import ROOT
-from support_bot.project import Project
+from support_bot.common.project import Project
 from tests.maintainers.helpers import HandoffDB, TrackerDB
 
 
@@ -32,8 +32,9 @@ def handoff_db(tmp_path: Path) -> Iterator[HandoffDB]:
 def copy_project(target: Path, *, models: bool = False) -> Project:
     """A copy of what the NLU needs: domain, data, evaluation split (and configs, models)."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("domain.yml", "config.yml", "credentials.yml", "endpoints.yml"):
+    for name in ("config.yml", "credentials.yml", "endpoints.yml"):
         shutil.copy2(ROOT / name, target / name)
+    shutil.copytree(ROOT / "domain", target / "domain")
     shutil.copytree(ROOT / "data", target / "data")
     shutil.copytree(ROOT / "tests" / "nlu_eval", target / "tests" / "nlu_eval")
     if models:

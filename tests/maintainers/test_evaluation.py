@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from support_bot.errors import ModelReloadFailed
-from support_bot.evaluate import default_baseline
-from support_bot.evaluation import EvalResult, compare, fold_metrics, read_result
-from support_bot.project import Project
-from support_bot.promotion import decide, promote, reload_model
-from support_bot.summary_md import render_summary
+from support_bot.common.errors import ModelReloadFailed
+from support_bot.common.project import Project
+from support_bot.evaluation.command import default_baseline
+from support_bot.evaluation.results import EvalResult, compare, fold_metrics, read_result
+from support_bot.evaluation.summary import render_summary
+from support_bot.retrain.promotion import decide, promote, reload_model
 
 
 def _write_run(

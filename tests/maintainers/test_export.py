@@ -11,11 +11,11 @@ from mnemonic import Mnemonic
 from rasa.shared.nlu.training_data.loading import load_data
 
 from support_bot.cli import main
-from support_bot.export import ExportOptions, run_export
-from support_bot.label_file import UNLABELLED
-from support_bot.nlu_yaml import parse_nlu
-from support_bot.project import Project
-from support_bot.window import make_window
+from support_bot.common.label_file import UNLABELLED
+from support_bot.common.nlu_yaml import parse_nlu
+from support_bot.common.project import Project
+from support_bot.common.window import make_window
+from support_bot.export.command import ExportOptions, run_export
 from tests.maintainers.helpers import T0, HandoffDB, TrackerDB
 
 SWAP = "the thing where you trade one coin for another is broken"

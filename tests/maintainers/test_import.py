@@ -10,7 +10,7 @@ from mnemonic import Mnemonic
 from rasa.shared.nlu.training_data.loading import load_data
 
 from support_bot.cli import main
-from support_bot.project import Project
+from support_bot.common.project import Project
 
 HEADER = 'version: "3.1"\nnlu:\n'
 NEW_MISSING = "my swap from yesterday vanished from the activity tab"

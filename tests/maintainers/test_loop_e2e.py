@@ -18,8 +18,8 @@ import requests
 
 from devtools.stack import Stack, running_stack
 from support_bot.cli import EXIT_KEPT, EXIT_OK, main
-from support_bot.nlu_yaml import parse_nlu
-from support_bot.project import Project
+from support_bot.common.nlu_yaml import parse_nlu
+from support_bot.common.project import Project
 from tests.conftest import new_sender
 from tests.maintainers.conftest import copy_project
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.databases import DatabaseUnavailable, temporary_postgres_database
-from support_bot.project import Project
+from support_bot.common.project import Project
 from tests.maintainers import test_export, test_report
 from tests.maintainers.helpers import HandoffDB, TrackerDB
 

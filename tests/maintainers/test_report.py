@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from support_bot.cli import main
-from support_bot.report import ReportOptions, run_report
-from support_bot.report_data import Durations, ReportData, percentile
-from support_bot.window import make_window
+from support_bot.common.window import make_window
+from support_bot.report.command import ReportOptions, run_report
+from support_bot.report.metrics import Durations, ReportData, percentile
 from tests.maintainers.helpers import HandoffDB, TrackerDB
 
 DAY = datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from support_bot.errors import TrainingDataError
-from support_bot.nlu_yaml import parse_nlu
-from support_bot.textnorm import normalise
-from support_bot.training_data import append_examples, domain_intents
+from support_bot.common.errors import TrainingDataError
+from support_bot.common.nlu_yaml import parse_nlu
+from support_bot.common.textnorm import normalise
+from support_bot.common.training_data import domain_intents
+from support_bot.label_import.topic_files import append_examples
 
 TOPIC = """\
 version: "3.1"

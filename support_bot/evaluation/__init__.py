@@ -1,0 +1,1 @@
+"""``support-bot evaluate``: ``rasa test nlu`` of a model (and its baseline) and summary.md."""

@@ -1,0 +1,1 @@
+"""``support-bot outbox``: list and retry what the action server could not deliver."""

@@ -1,0 +1,1 @@
+"""``support-bot report``: the conversation report of a window, as Markdown and charts."""
