@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from handoff_service.models import Author, Message, OutgoingEmail, Ticket
@@ -82,6 +82,16 @@ def add_email(
     )
     session.add(row)
     return row
+
+
+def insert_email(session: Session, ticket_id: int, kind: str, now: datetime) -> None:
+    """Add an e-mail row with one Core INSERT in the caller's transaction (no ORM object)."""
+    session.execute(
+        insert(OutgoingEmail).values(
+            ticket_id=ticket_id, kind=kind, message_ids=None, created_at=now, attempts=0,
+            next_attempt_at=now,
+        )
+    )
 
 
 def _pending() -> Any:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from handoff_service.mail import outbox
-from handoff_service.models import OutgoingEmail, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -27,17 +26,17 @@ REPLY_BATCH = 500
 
 
 def queue_ticket_confirmation(
-    session: Session, ticket: Ticket, now: datetime
-) -> OutgoingEmail | None:
+    session: Session, ticket_id: int, contact_email: str | None, now: datetime
+) -> None:
     """Queue the confirmation of a new ticket in the caller's unit of work (no commit).
 
-    Nothing when the user left no contact e-mail.
+    Nothing when the user left no contact e-mail. One Core INSERT: this runs
+    for every new ticket, whose own rows are written the same way.
     """
-    if not ticket.contact_email:
-        return None
-    row = outbox.add_email(session, ticket.id, outbox.TICKET_CREATED, now)
+    if not contact_email:
+        return
+    outbox.insert_email(session, ticket_id, outbox.TICKET_CREATED, now)
     session.info[outbox.EMAILS_QUEUED] = True
-    return row
 
 
 def schedule_reply_emails(

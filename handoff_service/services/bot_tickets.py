@@ -76,7 +76,9 @@ class BotTickets(ServiceBase):
                 # The bot queued this ticket while the service was down and told
                 # the user so; the chat now gets the reference.
                 self._emit(ticket, events.ticket_created_late())
-            queue_ticket_confirmation(self.session, ticket, self.clock())
+            queue_ticket_confirmation(
+                self.session, ticket.id, draft.contact_email, self.clock()
+            )
             self.session.commit()
         except IntegrityError:
             # This unit of work holds nothing else, so roll it all back.
