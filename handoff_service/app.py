@@ -8,16 +8,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sanic import Sanic
-from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from handoff_service.api import make_blueprint, register_cors, register_error_handlers
+from handoff_service.background import wake_on_commit
 from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory
 from handoff_service.dispatcher import DispatchSettings, NotificationDispatcher
+from handoff_service.mail.outbox import EMAILS_QUEUED
 from handoff_service.mail.sending import MailSender
 from handoff_service.mail.wiring import build_email_dispatcher
-from handoff_service.mail.wiring import wake_on_commit as wake_mailer_on_commit
 from handoff_service.models import utc_now
 from handoff_service.notification_outbox import NOTIFICATIONS_QUEUED, ClaimedNotification
 from handoff_service.notifier import Notifier, RasaNotifier
@@ -36,23 +36,6 @@ def _give_up_recorder(
         )
 
     return record
-
-
-def _wake_on_commit(sessions: sessionmaker, dispatcher: NotificationDispatcher) -> None:
-    """Deliver a queued notification right after its unit of work commits, not at the next poll.
-
-    :func:`handoff_service.events.emit` marks the session it queues a chat
-    event on; a commit of a marked session wakes this process's dispatcher.
-    """
-
-    @event.listens_for(sessions, "after_commit")
-    def wake(session: Session) -> None:
-        if session.info.pop(NOTIFICATIONS_QUEUED, False):
-            dispatcher.wake()
-
-    @event.listens_for(sessions, "after_rollback")
-    def forget(session: Session) -> None:
-        session.info.pop(NOTIFICATIONS_QUEUED, None)
 
 
 def create_app(
@@ -100,9 +83,9 @@ def create_app(
             poll_interval_s=settings.notify_poll_s, max_backoff_s=settings.notify_max_backoff_s
         ),
     )
-    _wake_on_commit(sessions, dispatcher)
+    wake_on_commit(sessions, NOTIFICATIONS_QUEUED, dispatcher)
     mailer = build_email_dispatcher(settings, sessions, clock, mail_sender)
-    wake_mailer_on_commit(sessions, mailer)
+    wake_on_commit(sessions, EMAILS_QUEUED, mailer)
     app.ctx.settings = settings
     app.ctx.engine = engine
     app.ctx.sessions = sessions

@@ -15,6 +15,9 @@ import logging
 import random
 from abc import ABC, abstractmethod
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
 logger = logging.getLogger(__name__)
 
 
@@ -96,3 +99,20 @@ class PollingWorker(ABC):
                 continue
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+
+
+def wake_on_commit(sessions: sessionmaker, flag: str, worker: PollingWorker) -> None:
+    """Wake ``worker`` right after a unit of work that set ``session.info[flag]`` commits.
+
+    The use case that queues a row marks its session; the worker then starts a
+    round at once instead of at its next poll. A rollback forgets the mark.
+    """
+
+    @event.listens_for(sessions, "after_commit")
+    def wake(session: Session) -> None:
+        if session.info.pop(flag, False):
+            worker.wake()
+
+    @event.listens_for(sessions, "after_rollback")
+    def forget(session: Session) -> None:
+        session.info.pop(flag, None)

@@ -129,8 +129,11 @@ class GuardedSocketIOInput(SocketIOInput):
                     logger.info("socket.io session refused (%s): new conversation", refused)
             return issuer.new_session(previous=_previous_session(issuer, data))
 
-        async def verified_session(sid: str, data: dict[str, Any]) -> Session | None:
-            """The socket's session, if ``data`` names it and carries its token."""
+        async def verified_session(
+            sid: str, data: dict[str, Any]
+        ) -> tuple[Session | None, dict[str, Any]]:
+            """The socket's session if ``data`` names it and carries its token, and the
+            socket's state (read once: every event needs both)."""
             state = await sio.get_session(sid, namespace=self.namespace)
             session: Session | None = state.get("session")
             claimed = data.get("session_id")
@@ -140,8 +143,8 @@ class GuardedSocketIOInput(SocketIOInput):
                 or claimed != session.conversation_id
                 or data.get("session_token") != session.token
             ):
-                return None
-            return session
+                return None, state
+            return session, state
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> dict[str, Any]:
@@ -174,10 +177,9 @@ class GuardedSocketIOInput(SocketIOInput):
         @sio.on("history", namespace=self.namespace)
         async def history(sid: str, data: Any) -> dict[str, Any]:
             data = data if isinstance(data, dict) else {}
-            session = await verified_session(sid, data)
+            session, state = await verified_session(sid, data)
             if session is None:
                 return {"ok": False, "error": INVALID_SESSION}
-            state = await sio.get_session(sid, namespace=self.namespace)
             now = time.monotonic()
             if now - state.get("history_at", -HISTORY_MIN_INTERVAL_S) < HISTORY_MIN_INTERVAL_S:
                 return {"ok": False, "error": RATE_LIMITED, "retry_after": 1}
@@ -211,7 +213,7 @@ class GuardedSocketIOInput(SocketIOInput):
         @sio.on("seen", namespace=self.namespace)
         async def seen(sid: str, data: Any) -> dict[str, Any]:
             data = data if isinstance(data, dict) else {}
-            session = await verified_session(sid, data)
+            session, _state = await verified_session(sid, data)
             if session is None:
                 return {"ok": False, "error": INVALID_SESSION}
             ids = message_ids(data.get("message_ids"))
@@ -229,8 +231,7 @@ class GuardedSocketIOInput(SocketIOInput):
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> dict[str, Any]:
             data = data if isinstance(data, dict) else {}
-            state = await sio.get_session(sid, namespace=self.namespace)
-            session = await verified_session(sid, data)
+            session, state = await verified_session(sid, data)
             if session is None:
                 return {"ok": False, "error": INVALID_SESSION}
             sender_id = session.conversation_id

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from handoff_service.config import Settings, parse_mail_from
 from handoff_service.mail.dispatcher import EmailDispatcher, EmailDispatchSettings
 from handoff_service.mail.folder import FolderSender
-from handoff_service.mail.outbox import EMAILS_QUEUED
 from handoff_service.mail.sending import MailSender
 from handoff_service.mail.smtp import SmtpSender
 
@@ -36,19 +34,6 @@ def build_email_dispatcher(
         chat_url=settings.chat_public_url,
         settings=EmailDispatchSettings(reply_delay_s=mail.reply_delay_s),
     )
-
-
-def wake_on_commit(sessions: sessionmaker, dispatcher: EmailDispatcher) -> None:
-    """Send a queued e-mail right after its unit of work commits, not at the next poll."""
-
-    @event.listens_for(sessions, "after_commit")
-    def wake(session: Session) -> None:
-        if session.info.pop(EMAILS_QUEUED, False):
-            dispatcher.wake()
-
-    @event.listens_for(sessions, "after_rollback")
-    def forget(session: Session) -> None:
-        session.info.pop(EMAILS_QUEUED, None)
 
 
 def make_sender(settings: Settings) -> MailSender:
