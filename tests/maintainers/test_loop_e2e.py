@@ -147,8 +147,9 @@ def test_fallback_messages_are_labelled_imported_retrained_and_promoted(
                 TOLERANCE,
                 "--reload-url",
                 stack.rasa_url,
-                "--token",
-                stack.auth_token,
+                # One argument: a random token may start with "-", which argparse
+                # would read as an option.
+                f"--token={stack.auth_token}",
             ]
         )
         output = capsys.readouterr().out
