@@ -5,9 +5,11 @@
  * session_confirm with a session token, user_uttered with its acknowledgement,
  * bot_uttered, history (what was said while the page was closed) and seen.
  * Every piece of text from the user, the bot or an agent is rendered with
- * textContent, never as HTML. The only thing read from the page's URL is
- * ?embedded=1 (shown inside embed.js's panel), which changes the layout and
- * how the unread count is reported, never where the chat connects.
+ * textContent, never as HTML. A seed phrase or private key the user pastes is
+ * never written to the browser's storage (see "Secrets" below). The only
+ * thing read from the page's URL is ?embedded=1 (shown inside embed.js's
+ * panel), which changes the layout and how the unread count is reported,
+ * never where the chat connects.
  */
 (function () {
   "use strict";
@@ -34,6 +36,13 @@
   var MAX_RETRY_SECONDS = 3600;
   // invalid_session answers in a row before the widget stops renewing on its own.
   var MAX_SESSION_RENEWALS = 3;
+  // The placeholders the server leaves where it removed a secret
+  // ("[redacted seed phrase]", "[redacted private key]", "[已隐藏的助记词]"),
+  // shown as a chip in the user's bubble.
+  var PLACEHOLDER_RE = /\[(?:redacted [a-z][a-z -]{0,30}|已隐藏[^\[\]\s]{1,12})\]/g;
+  var KEY_PLACEHOLDER_RE = /key|私钥|密钥/;
+  // The bot's question for a transaction hash: a 64-hex answer to it is a hash, not a key.
+  var ASKS_FOR_HASH_RE = /transaction hash|tx\s*hash|txid|交易哈希/i;
   // What embed.js and this page say to each other (window.postMessage).
   var UNREAD_MESSAGE = "wallet-support:unread";
   var VISIBILITY_MESSAGE = "wallet-support:visibility";
@@ -65,7 +74,12 @@
       leaveTextNoRef: "Your ticket stays open. When the agent answers, you can read the reply " +
         "by coming back to this chat with “Back to ticket” at the top.",
       leaveStay: "Stay in this chat",
-      leaveConfirm: "Start a new chat"
+      leaveConfirm: "Start a new chat",
+      hiddenPhrase: "hidden: recovery phrase",
+      hiddenKey: "hidden: private key",
+      hiddenNote: "Removed for your safety. It is not kept anywhere.",
+      queuedUnsaved: "Will be sent when the connection is back. Not saved on this device " +
+        "until then: keep this page open."
     },
     zh: {
       title: "欧意钱包支持",
@@ -91,7 +105,11 @@
       leaveText: "您的工单 {ref} 仍会保持处理中。客服回复后，点击顶部的“返回工单”回到这个对话即可查看回复。",
       leaveTextNoRef: "您的工单仍会保持处理中。客服回复后，点击顶部的“返回工单”回到这个对话即可查看回复。",
       leaveStay: "留在当前对话",
-      leaveConfirm: "开始新对话"
+      leaveConfirm: "开始新对话",
+      hiddenPhrase: "已隐藏助记词",
+      hiddenKey: "已隐藏私钥",
+      hiddenNote: "为了您的资产安全已删除，不会在任何地方保存。",
+      queuedUnsaved: "连接恢复后自动发送。发送前不会保存在本设备上，请不要关闭此页面。"
     }
   };
 
@@ -411,7 +429,7 @@
       var bubble = document.createElement("div");
       bubble.className = "msg__text";
       bubble.setAttribute("data-testid", "msg-text");
-      bubble.textContent = item.text;
+      fillText(bubble, item);
       el.appendChild(bubble);
     }
 
@@ -439,6 +457,55 @@
 
     elements[item.id] = el;
     return el;
+  }
+
+  /**
+   * The text of a bubble. The user's own messages show what the server kept
+   * of them: a removed secret's placeholder ("[redacted seed phrase]",
+   * "[已隐藏的助记词]", "[redacted private key]") becomes a grey chip. Built
+   * from text nodes only; the user's text is never parsed as markup.
+   */
+  function fillText(bubble, item) {
+    while (bubble.firstChild) bubble.removeChild(bubble.firstChild);
+    var text = item.shown != null ? item.shown : item.text;
+    if (item.author !== "user") {
+      bubble.textContent = text;
+      return;
+    }
+    var cursor = 0;
+    var match;
+    PLACEHOLDER_RE.lastIndex = 0;
+    while ((match = PLACEHOLDER_RE.exec(text)) !== null) {
+      if (match.index > cursor) {
+        bubble.appendChild(document.createTextNode(text.slice(cursor, match.index)));
+      }
+      bubble.appendChild(secretChip(match[0]));
+      cursor = match.index + match[0].length;
+    }
+    if (cursor < text.length) bubble.appendChild(document.createTextNode(text.slice(cursor)));
+  }
+
+  function secretChip(placeholder) {
+    var key = KEY_PLACEHOLDER_RE.test(placeholder);
+    var chip = document.createElement("span");
+    chip.className = "msg__secret";
+    chip.setAttribute("data-testid", "secret-mask");
+    chip.setAttribute("data-kind", key ? "private_key" : "seed_phrase");
+    chip.title = t.hiddenNote;
+    var dots = document.createElement("span");
+    dots.className = "msg__secret-dots";
+    dots.setAttribute("aria-hidden", "true");
+    dots.textContent = "\u2022\u2022\u2022\u2022 ";
+    chip.appendChild(dots);
+    chip.appendChild(document.createTextNode(key ? t.hiddenKey : t.hiddenPhrase));
+    return chip;
+  }
+
+  /** Show ``item``'s text again (after the server said what it kept). */
+  function updateText(item) {
+    var el = elements[item.id];
+    var bubble = el && el.querySelector("[data-testid=msg-text]");
+    if (bubble) fillText(bubble, item);
   }
 
   function renderButtons(item) {
@@ -485,7 +552,7 @@
     if (!meta) return;
     while (meta.firstChild) meta.removeChild(meta.firstChild);
     if (item.status === "queued") {
-      meta.textContent = t.queued;
+      meta.textContent = item.unsaved ? t.queuedUnsaved : t.queued;
     } else if (item.status === "failed") {
       meta.textContent = t.failed;
     } else if (item.status === "unconfirmed") {
@@ -536,7 +603,12 @@
         delete elements[old.id];
       });
     }
-    storage.set(historyKey(sessionId), JSON.stringify(items));
+    // A message that may hold a secret stays in memory until the server has
+    // said what it kept of it (see "Secrets" below).
+    var kept = items.filter(function (item) {
+      return !item.unsaved;
+    });
+    storage.set(historyKey(sessionId), JSON.stringify(kept));
   }
 
   /** Put ``item`` at ``index`` of the log (the list and the page); returns it. */
@@ -739,6 +811,7 @@
       if (id === null) return;
       var known = indexOfServerId(id);
       if (known !== -1) {
+        if (entry.sender === "user") takeServerCopy(items[known], entry);
         markDelivered(items[known]);
         anchor = known;
         return;
@@ -1025,6 +1098,101 @@
     return changed;
   }
 
+  // ---------------------------------------------------------------- secrets
+  //
+  // The channel removes seed phrases and private keys before Rasa sees a
+  // message, and its acknowledgement says what it kept:
+  // {ok: true, redacted: {text, kinds}}. From then on the bubble shows, and
+  // the stored log holds, only that text (the placeholders as chips). Before
+  // the acknowledgement, a message that could hold a secret (secret_shapes.js,
+  // a broad check on purpose) is kept in memory only (``unsaved``: left out of
+  // everything saveHistory writes, even while it waits for the connection),
+  // and what surely is a secret is masked in the bubble at once (``shown``).
+  // If the page is closed before the acknowledgement, such a message is lost:
+  // better than a secret left in the browser. The composer's draft is never
+  // stored at all.
+
+  /** Whether the bot's latest message asked for a transaction hash. */
+  function askedForHash() {
+    for (var i = items.length - 1; i >= 0; i--) {
+      var item = items[i];
+      if (item.author === "user") return false;
+      if (item.author === "bot" && !item.kind) return ASKS_FOR_HASH_RE.test(item.text);
+    }
+    return false;
+  }
+
+  /** A new message that looks like it holds a secret: keep it in memory only, mask the sure parts. */
+  function guardSecrets(item) {
+    var shapes = window.walletSupportSecretShapes;
+    if (!shapes || typeof shapes.find !== "function") {
+      item.unsaved = true; // no check available: nothing is stored before the server has answered
+      return;
+    }
+    var options = { expectingHash: askedForHash() };
+    var spans = shapes.find(item.text, options);
+    var suspect = spans.length > 0 ||
+      (item.send != null && shapes.find(item.send, options).length > 0);
+    if (!suspect) return;
+    item.unsaved = true;
+    var masked = shapes.mask(item.text, spans);
+    if (masked !== item.text) item.shown = masked;
+  }
+
+  function hasPlaceholder(text) {
+    PLACEHOLDER_RE.lastIndex = 0;
+    var found = PLACEHOLDER_RE.test(text);
+    PLACEHOLDER_RE.lastIndex = 0;
+    return found;
+  }
+
+  /** The server has the message: show and store it as it is from now on. */
+  function release(item) {
+    if (!item.unsaved && item.shown == null) return;
+    delete item.unsaved;
+    delete item.shown;
+    updateText(item);
+  }
+
+  /** The text the server kept of a message replaces what was typed. */
+  function keepServerText(item, text) {
+    item.text = text;
+    delete item.send;
+    delete item.unsaved;
+    delete item.shown;
+    updateText(item);
+  }
+
+  /** What an acknowledgement with ``ok`` says about secrets in the message. */
+  function settleSecrets(item, reply) {
+    var body = reply && typeof reply === "object" ? reply : null;
+    var redacted = body && body.redacted && typeof body.redacted === "object" ? body.redacted : null;
+    if (redacted && typeof redacted.text === "string" && redacted.text) {
+      keepServerText(item, redacted.text);
+    } else if (item.unsaved) {
+      // {ok: true} alone: the server removed nothing, the text stands as typed.
+      // An older server acknowledges without a body and says nothing about
+      // secrets: what was masked here stays masked.
+      if (!body && item.shown != null) item.text = item.shown;
+      release(item);
+    }
+  }
+
+  /**
+   * History's copy of a message this log shows (same id): the server's text
+   * (secrets removed) replaces the typed one where the server removed
+   * something, or where the typed one was still kept in memory only.
+   */
+  function takeServerCopy(item, entry) {
+    if (item.author !== "user") return;
+    var text = textOf(entry.text);
+    if (text && item.send == null && text !== item.text && (item.unsaved || hasPlaceholder(text))) {
+      keepServerText(item, text);
+    } else {
+      release(item);
+    }
+  }
+
   /** What the server's acknowledgement says about one message. */
   function acknowledged(item, reply) {
     // An old server acknowledges without a body: the message was handled.
@@ -1033,6 +1201,7 @@
     if (error === null) {
       renewals = 0;
       if (item.status === "sent") item.status = "delivered";
+      settleSecrets(item, reply);
     } else if (error === "rate_limited") {
       // The server has already said so (a bot_uttered notice); nothing more to show.
       item.status = "waiting";
@@ -1098,6 +1267,7 @@
       serverId: newMessageId()
     };
     if (payload != null && payload !== display) item.send = payload;
+    guardSecrets(item);
     addItem(item);
     flushQueue();
   }

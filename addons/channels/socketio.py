@@ -272,6 +272,10 @@ class GuardedSocketIOInput(SocketIOInput):
                     ),
                 )
             )
+            if guarded.secret_kinds:
+                # The widget masks its own bubble and storage with what was kept.
+                return {"ok": True, "redacted": {"text": guarded.text,
+                                                 "kinds": list(guarded.secret_kinds)}}
             return {"ok": True}
 
         return webhook

@@ -46,6 +46,39 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 
+# Every key and value of the page's localStorage and sessionStorage.
+_BROWSER_STORAGE = """() => {
+  const dump = (store) => Object.fromEntries(Array.from(
+    { length: store.length }, (_, i) => store.key(i)).map((key) => [key, store.getItem(key)]));
+  return { localStorage: dump(window.localStorage), sessionStorage: dump(window.sessionStorage) };
+}"""
+# The widget's socket keeps the server's acknowledgements of user_uttered while
+# window.__holdAcks is true; window.__releaseAcks() delivers them, in order.
+_HOLD_ACKS = """() => {
+  const socket = window.walletSupportWidget.socket();
+  window.__holdAcks = true;
+  if (socket.__heldAcks) return;
+  socket.__heldAcks = [];
+  window.__heldAckCount = () => socket.__heldAcks.length;
+  window.__releaseAcks = () => {
+    window.__holdAcks = false;
+    const held = socket.__heldAcks.splice(0);
+    held.forEach((deliver) => deliver());
+    return held.length;
+  };
+  const emit = socket.emit.bind(socket);
+  socket.emit = (event, ...args) => {
+    const ack = args[args.length - 1];
+    if (event === "user_uttered" && typeof ack === "function") {
+      args[args.length - 1] = (...reply) => {
+        if (window.__holdAcks) socket.__heldAcks.push(() => ack(...reply));
+        else ack(...reply);
+      };
+    }
+    return emit(event, ...args);
+  };
+}"""
+
 
 @dataclass
 class SentEvent:
@@ -177,6 +210,22 @@ class WidgetPage:
         self.page.evaluate(
             "([key, value]) => localStorage.setItem(key, value)", [SESSION_KEY, value]
         )
+
+    def browser_storage(self) -> dict[str, dict[str, str]]:
+        """Everything the page keeps in ``localStorage`` and ``sessionStorage``, by key."""
+        return dict(self.page.evaluate(_BROWSER_STORAGE))
+
+    def hold_acks(self) -> None:
+        """From now on, keep the server's acknowledgements of the user's messages back."""
+        self.page.evaluate(_HOLD_ACKS)
+
+    def held_acks(self) -> int:
+        """How many acknowledgements are being kept back."""
+        return int(self.page.evaluate("window.__heldAckCount ? window.__heldAckCount() : 0"))
+
+    def release_acks(self) -> int:
+        """Deliver the acknowledgements kept back and stop holding them; how many there were."""
+        return int(self.page.evaluate("window.__releaseAcks ? window.__releaseAcks() : 0"))
 
     def csp_violations(self) -> list[str]:
         """Everything the browser blocked under the page's policy (reported two ways)."""
