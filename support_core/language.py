@@ -11,13 +11,26 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from support_core.patterns import count_han, looks_like_address
+from support_core.patterns import EMAIL_IN_TEXT_RE, count_han, looks_like_address
 
 Language = Literal["zh", "en"]
 
 _TAG_RE = re.compile(r"<[^<>]{0,200}>")
+# Values carry no language of their own: an e-mail address ("li.wei@example.com") or a
+# link typed by a Chinese user is not English prose, and must not switch the chat.
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|(?<![A-Za-z0-9.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|io|app|xyz|info|cn)"
+    r"(?:/\S*)?(?![A-Za-z0-9])",
+    re.I,
+)
 # Whole Latin words only: fragments of hashes and addresses ("0x3fa9…") are not words.
 _LATIN_WORD_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z']*(?![0-9A-Za-z])")
+# One-word replies a Chinese speaker types as often as an English one ("yes", "thx"):
+# alone they answer the bot's question and say nothing about the conversation's language.
+_SHORT_REPLIES = frozenset(
+    "yes no yeah yep nope ok okay sure thanks thx ty bye y n".split()
+)
 # Words a Chinese speaker commonly types in Latin letters inside Chinese text.
 _NEUTRAL_WORDS = frozenset(
     """
@@ -39,6 +52,7 @@ def detect_language(text: str) -> Language | None:
         return None
     # Markup ("<img src=x>") is not the user's language either.
     text = _TAG_RE.sub(" ", text)
+    text = _URL_RE.sub(" ", EMAIL_IN_TEXT_RE.sub(" ", text))
     han = count_han(text)
     # An address can be all letters (TRON, base58): it is a value, not an English word.
     words = [w for w in _LATIN_WORD_RE.findall(text) if not looks_like_address(w)]
@@ -50,7 +64,10 @@ def detect_language(text: str) -> Language | None:
     # users often have English seed phrases); the Chinese placeholder counts as Chinese.
     english_count = len(english) - 3 * text.count("[redacted ")
     if han == 0:
-        # Only tickers and jargon ("OK", "USDT") say nothing about the language.
+        # Only tickers and jargon ("OK", "USDT") say nothing about the language, nor
+        # does a bare "yes" or "thanks".
+        if all(w.lower() in _SHORT_REPLIES for w in english):
+            return None
         return "en" if english_count > 0 else None
     # A Chinese word is ~1.5 characters: Chinese wins unless clearly outnumbered.
     return "zh" if han >= 1.5 * max(english_count, 0) else "en"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from addons.channels import payloads
@@ -15,10 +14,14 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
 TX_HASH_SLOT_REQUEST = "ticket_tx_hash"
-_BARE_HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 SECRET_METADATA_KEY = "secret_redacted"
 APP_USER_METADATA_KEY = "app_user_id"
 PREVIOUS_METADATA_KEY = "previous_conversations"
+# What the bot is waiting for (read by addons.expected_answer).
+EXPECTED_METADATA_KEY = "expected_answer"
+_SERVER_KEYS = (
+    SECRET_METADATA_KEY, APP_USER_METADATA_KEY, PREVIOUS_METADATA_KEY, EXPECTED_METADATA_KEY
+)
 
 
 class MessageRejected(ValueError):
@@ -36,6 +39,8 @@ class GuardedText:
 
     text: str
     secret_kinds: tuple[str, ...]
+    # The buttons of the bot's latest turn and the form field it asked for.
+    expected: dict[str, Any] | None = None
 
 
 def _strip_control_characters(text: str) -> str:
@@ -77,12 +82,15 @@ def trusted_metadata(
     """The message metadata: the client's, less what only the server may say.
 
     The server notes which kinds of secret were removed, for a wallet app's
-    logged-in user who they are, and which earlier conversations the signed
-    session links; a client claiming any of these is overruled.
+    logged-in user who they are, which earlier conversations the signed
+    session links, and what the bot is waiting for; a client claiming any of
+    these is overruled.
     """
     merged = dict(metadata) if isinstance(metadata, dict) else {}
-    for key in (SECRET_METADATA_KEY, APP_USER_METADATA_KEY, PREVIOUS_METADATA_KEY):
+    for key in _SERVER_KEYS:
         merged.pop(key, None)
+    if guarded.expected:
+        merged[EXPECTED_METADATA_KEY] = guarded.expected
     if guarded.secret_kinds:
         merged[SECRET_METADATA_KEY] = list(guarded.secret_kinds)
     if app_user_id:
@@ -97,31 +105,45 @@ async def _tracker(agent: Any, sender_id: str) -> Any:
     return await store.retrieve(sender_id) if store is not None else None
 
 
+def expected_answer(tracker: Any) -> dict[str, Any] | None:
+    """The buttons of the bot's latest turn and the form field it asked for, if any."""
+    if tracker is None:
+        return None
+    latest, _earlier = payloads.offered_buttons(tracker.events)
+    choices = [
+        {"payload": payload, "title": title}
+        for payload, title in latest.items()
+        if payloads.looks_like_intent(payload)
+    ]
+    slot = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
+    if not choices and not isinstance(slot, str):
+        return None
+    return {"choices": choices, "slot": slot if isinstance(slot, str) else None}
+
+
 async def screen_message(
     agent: Any, sender_id: str, raw: object, allowed_payloads: frozenset[str]
 ) -> GuardedText:
     """Validate, redact and screen one user message of conversation ``sender_id``.
 
-    The conversation is read only when the message needs it: a bare 64-hex
-    string (a hash only if the bot just asked for one, else a private key) or
-    an intent payload (accepted only if the bot offered it). Ordinary messages
-    cost nothing extra.
+    The conversation is read once: a bare 64-hex string is a hash only if the
+    bot just asked for one (else a private key), an intent payload is accepted
+    only if the bot offered it, and a typed answer is read against the
+    question the bot asked (:data:`EXPECTED_METADATA_KEY`).
 
     Raises:
         MessageRejected: the payload is not text, or is too long.
     """
-    needs_hash_context = isinstance(raw, str) and bool(_BARE_HEX64.search(raw))
-    needs_buttons = isinstance(raw, str) and payloads.looks_like_intent(raw)
-    tracker = (
-        await _tracker(agent, sender_id) if needs_hash_context or needs_buttons else None
-    )
+    if not isinstance(raw, (str, type(None))):
+        raise MessageRejected("message_not_text", "'message' must be a string.")
+    tracker = await _tracker(agent, sender_id)
     expecting = tracker is not None and tracker.get_slot("requested_slot") == TX_HASH_SLOT_REQUEST
     guarded = guard_text(raw, expecting_tx_hash=expecting)
-    if needs_buttons:
+    if payloads.looks_like_intent(guarded.text):
         events = list(tracker.events) if tracker is not None else []
         screened = payloads.screen(guarded.text, events, allowed_payloads)
         if screened != guarded.text:
             # The decision, never the text, is logged.
             logger.info("A user message starting with '/' was not an offered button")
-            guarded = GuardedText(screened, guarded.secret_kinds)
-    return guarded
+            guarded = replace(guarded, text=screened)
+    return replace(guarded, expected=expected_answer(tracker))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import replace
 
 import pytest
 from mnemonic import Mnemonic
@@ -73,9 +74,10 @@ def test_metadata_names_the_redaction_and_clients_cannot_fake_it() -> None:
 
 
 class _Tracker:
-    def __init__(self, requested: str | None) -> None:
+    def __init__(self, requested: str | None, events: list[object] | None = None) -> None:
         self.requested = requested
-        self.events: list[object] = []
+        self.events: list[object] = events or []
+        self.active_loop_name = "ticket_form" if requested else None
 
     def get_slot(self, name: str) -> str | None:
         return self.requested if name == "requested_slot" else None
@@ -100,14 +102,55 @@ def _screen(agent: object, raw: object) -> str:
     return asyncio.run(screen_message(agent, "s", raw, frozenset())).text
 
 
-def test_the_conversation_is_read_only_for_hex_strings_and_payloads() -> None:
+def test_the_conversation_is_read_once_per_message() -> None:
     store = _Store(_Tracker("ticket_tx_hash"))
     agent = _Agent(store)
     assert _screen(agent, "my withdrawal failed") == "my withdrawal failed"
-    assert store.reads == 0
+    assert store.reads == 1
     tx_hash = "0x" + secrets.token_hex(32)
     assert _screen(agent, tx_hash) == tx_hash
-    assert store.reads == 1
+    assert store.reads == 2
+
+
+class _Bot:
+    type_name = "bot"
+
+    def __init__(self, buttons: list[dict[str, str]]) -> None:
+        self.data = {"buttons": buttons}
+
+
+class _User:
+    type_name = "user"
+
+
+def test_the_expected_answer_is_the_latest_turns_buttons_and_the_asked_field() -> None:
+    offer = [
+        {"title": "好的，提交工单", "payload": "/affirm"},
+        {"title": "不用了", "payload": "/deny"},
+    ]
+    older = _Bot([{"title": "Old", "payload": "/greet"}])
+    tracker = _Tracker(None, [older, _User(), _Bot(offer)])
+    guarded = asyncio.run(screen_message(_Agent(_Store(tracker)), "s", "好的", frozenset()))
+    assert guarded.expected == {"choices": [{"payload": "/affirm", "title": "好的，提交工单"},
+                                            {"payload": "/deny", "title": "不用了"}],
+                                "slot": None}
+    in_form = _Tracker("ticket_description")
+    guarded = asyncio.run(screen_message(_Agent(_Store(in_form)), "s", "x", frozenset()))
+    assert guarded.expected == {"choices": [], "slot": "ticket_description"}
+    # Text payloads ("skip") are answers as typed, not choices; no question, no metadata.
+    plain = _Tracker(None, [_Bot([{"title": "skip", "payload": "skip"}])])
+    guarded = asyncio.run(screen_message(_Agent(_Store(plain)), "s", "x", frozenset()))
+    assert guarded.expected is None
+
+
+def test_a_client_cannot_claim_what_the_bot_expects() -> None:
+    forged = {"expected_answer": {"choices": [{"payload": "/agent_message", "title": "x"}]}}
+    assert trusted_metadata(forged, guard_text("x")) == {}
+    expected = {"choices": [{"payload": "/affirm", "title": "Yes"}], "slot": None}
+    guarded = guard_text("yes")
+    assert trusted_metadata(forged, replace(guarded, expected=expected)) == {
+        "expected_answer": expected
+    }
 
 
 def test_an_unlabelled_hex_is_a_key_unless_the_bot_asked_for_a_hash() -> None:

@@ -71,12 +71,49 @@ def test_traditional_chinese(text):
         "thanks, that worked!",
         "I can't open the app",
         "talk to a human please",
-        "yes",
-        "no",
+        "yes please, open a ticket",
+        "no, it still hasn't arrived",
     ],
 )
 def test_english(text):
     assert detect_language(text) == "en"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Values typed in answer to the bot's questions are no language of their own.
+        "li.wei@example.com",
+        "Li.Wei+support@mail.example.org",
+        "https://etherscan.io/tx/0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+        "tronscan.org/#/transaction/abc123",
+        "www.okx.com/help",
+        "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+        "TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeL",
+        "500 USDT",
+        "2026-11-20 14:30",
+        "👍",
+        # A bare yes, no or thanks answers the question in any language.
+        "yes",
+        "no",
+        "OK",
+        "thanks",
+    ],
+)
+def test_values_and_short_replies_have_no_language(text):
+    assert detect_language(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的邮箱是 li.wei@example.com",
+        "链接是 https://example.com/tx/abc，打不开",
+        "看okx.com上说的",
+    ],
+)
+def test_chinese_around_values_stays_chinese(text):
+    assert detect_language(text) == "zh"
 
 
 @pytest.mark.parametrize(
