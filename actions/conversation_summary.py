@@ -7,12 +7,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from actions.ticket_fields import PROBLEM_INTENTS
+from support_core.directions import consistent_problem
 from support_core.facts import find_facts
 
 # Intents the handoff service triggers; they are not things the user said.
 EXTERNAL_INTENTS = frozenset({"agent_message", "agent_joined", "ticket_resolved", "ticket_created"})
 FACT_KINDS = ("asset", "amount", "network", "tx_hash", "address", "time", "error_message")
 MAX_TRANSCRIPT = 200
+FIRST_STEPS = "utter_compromised_first_steps"
+# A user line typed while the form asked for the hash: the guard read a bare 64-hex
+# as a hash there, and the service must read it with the same context.
+HASH_REQUEST = "ticket_tx_hash"
 
 
 def _intent(event: dict[str, Any]) -> str | None:
@@ -44,21 +49,28 @@ def collect_facts(events: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def intents_seen(events: Iterable[dict[str, Any]]) -> list[str]:
-    """The user's intents in order, without repeats in a row."""
+    """The user's intents in order, without repeats in a row.
+
+    A withdrawal misread as a deposit (or back) is listed as what the words say.
+    """
     seen: list[str] = []
     for event in events:
         if event.get("event") == "user":
-            name = _intent(event)
+            name = consistent_problem(_intent(event), [event.get("text") or ""])
             if name and name not in EXTERNAL_INTENTS and (not seen or seen[-1] != name):
                 seen.append(name)
     return seen
 
 
 def latest_problem(events: list[dict[str, Any]]) -> str | None:
-    """The most recent problem the user described (a contract problem intent)."""
+    """The most recent problem the user described (a contract problem intent).
+
+    A withdrawal is never read as a deposit, or back, against the user's own
+    words (:mod:`support_core.directions`).
+    """
     for event in reversed(events):
         if event.get("event") == "user" and _intent(event) in PROBLEM_INTENTS:
-            return _intent(event)
+            return consistent_problem(_intent(event), [event.get("text") or ""])
     return None
 
 
@@ -73,11 +85,19 @@ def self_help_given(events: Iterable[dict[str, Any]]) -> list[str]:
     for event in events:
         name = event.get("name") or ""
         if event.get("event") == "action" and (
-            name.startswith("utter_faq_") or name == "utter_compromised_first_steps"
+            name.startswith("utter_faq_") or name == FIRST_STEPS
         ):
             if name not in given:
                 given.append(name)
     return given
+
+
+def self_help_for(problem: str | None) -> frozenset[str]:
+    """The answers that are self-help for ``problem`` (a theft's first steps included)."""
+    names = {f"utter_faq_{problem}"} if problem else set()
+    if problem == "account_compromised":
+        names.add(FIRST_STEPS)
+    return frozenset(names)
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -87,30 +107,63 @@ def _iso(timestamp: float | None) -> str | None:
 
 
 def transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The chat so far as the agent should read it (last 200 lines)."""
+    """The chat so far as the agent should read it (last 200 lines).
+
+    A user line written while the form asked for the transaction hash says so
+    (``expecting_tx_hash``): the channel kept a bare 64-hex there as a hash,
+    and the service must not re-read it as a key.
+    """
     lines: list[dict[str, Any]] = []
+    requested: str | None = None
     for event in events:
         kind = event.get("event")
         text = event.get("text") or ""
-        if kind == "user" and text and not text.startswith("/") and (
+        if kind == "slot" and event.get("name") == "requested_slot":
+            requested = event.get("value")
+        elif kind == "active_loop" and not event.get("name"):
+            requested = None
+        elif kind == "user" and text and not text.startswith("/") and (
             _intent(event) not in EXTERNAL_INTENTS
         ):
-            lines.append({"author": "user", "text": text, "at": _iso(event.get("timestamp"))})
+            line: dict[str, Any] = {
+                "author": "user", "text": text, "at": _iso(event.get("timestamp"))
+            }
+            if requested == HASH_REQUEST:
+                line["expecting_tx_hash"] = True
+            lines.append(line)
         elif kind == "bot" and text:
             lines.append({"author": "bot", "text": text, "at": _iso(event.get("timestamp"))})
     return lines[-MAX_TRANSCRIPT:]
 
 
 def build_summary(
-    events: list[dict[str, Any]], *, reason: str, language: str
+    events: list[dict[str, Any]], *, reason: str, language: str, problem: str | None = None
 ) -> dict[str, Any]:
-    """The structured problem summary stored on the ticket."""
-    return {
+    """The structured problem summary stored on the ticket.
+
+    One problem per ticket: the one the category and the form came from
+    (``problem``, else the latest one described). The self-help listed is the
+    self-help for that problem; anything else the user raised, and any other
+    answer the bot gave, is named as such rather than mixed in.
+    """
+    problem = problem or latest_problem(events)
+    given = self_help_given(events)
+    own = self_help_for(problem)
+    others = [
+        name for name in intents_seen(events) if name in PROBLEM_INTENTS and name != problem
+    ]
+    summary: dict[str, Any] = {
         "facts": collect_facts(events),
         "intents_seen": intents_seen(events),
-        "problem": latest_problem(events),
-        "self_help_given": self_help_given(events),
+        "problem": problem,
+        "self_help_given": [name for name in given if name in own],
         "escalation_reason": reason,
         "language": language,
         "user_messages": len(user_turns(events)),
     }
+    if others:
+        summary["other_problems"] = list(dict.fromkeys(others))
+    other_help = [name for name in given if name not in own]
+    if other_help:
+        summary["other_self_help"] = other_help
+    return summary

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -22,12 +20,12 @@ from actions.conversation_summary import (
     transcript,
     user_turns,
 )
+from actions.early_ticket import EARLY_SLOT, add_details
 from actions.handoff_client import HandoffRejected, HandoffUnavailable
 from actions.outbox import TICKET
 from actions.runtime import ServiceAction
 from actions.ticket_form import FORM_SLOTS, language_of
 from support_core.chains import InvalidValue, check_address, check_tx_hash
-from support_core.facts import normalise_time
 from support_core.patterns import (
     REASON_FALLBACK,
     REASON_REQUESTED_HUMAN,
@@ -37,7 +35,14 @@ from support_core.patterns import (
 
 logger = logging.getLogger(__name__)
 
-_HELPER_SLOTS = ("ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason")
+_HELPER_SLOTS = (
+    "ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason", EARLY_SLOT,
+)
+# What completing an urgent ticket sends: every field the form can change, and the summary.
+_DETAIL_FIELDS = (
+    "title", "description", "contact_email", "tx_hash", "wallet_address", "chain",
+    "occurred_at_text", "occurred_at", "amount", "summary",
+)
 _APP_USER_ID_MAX = 128
 _RASA_METADATA_KEYS = frozenset({"model_id", "assistant_id"})
 
@@ -49,6 +54,7 @@ REFUSED_FIELDS: dict[str, tuple[str, str]] = {
     "description": ("ticket_description", "utter_description_too_vague"),
     "occurred_at": ("ticket_occurred_at", "utter_invalid_time"),
     "occurred_at_text": ("ticket_occurred_at", "utter_invalid_time"),
+    "amount": ("ticket_amount", "utter_invalid_amount"),
     "tx_hash": ("ticket_tx_hash", "utter_invalid_tx_hash"),
     "wallet_address": ("ticket_wallet_address", "utter_invalid_address"),
     "chain": ("ticket_wallet_address", "utter_invalid_address"),
@@ -103,6 +109,7 @@ def prefilled_slots(tracker: Tracker) -> dict[str, Any]:
         "ticket_tx_hash": _valid(check_tx_hash, (facts.get("tx_hash") or [None])[0]),
         "ticket_wallet_address": _valid(check_address, (facts.get("address") or [None])[0]),
         "ticket_occurred_at": (facts.get("time") or [None])[0],
+        "ticket_amount": (facts.get("amount") or [None])[0],
     }
     for event in user_turns(events):
         email = fields.email_in(event["text"])
@@ -114,8 +121,12 @@ def prefilled_slots(tracker: Tracker) -> dict[str, Any]:
     return {slot: value for slot, value in values.items() if value is not None}
 
 
-class ActionStartTicket(Action):
-    """Prepares the ticket form: reason, category and every value already known."""
+class ActionStartTicket(ServiceAction):
+    """Prepares the ticket form: reason, category and every value already known.
+
+    For stolen funds the ticket itself is opened first, so agents see it in the
+    queue at once; the form's answers are then added to it.
+    """
 
     def name(self) -> str:
         """Runs right before ``ticket_form``."""
@@ -133,12 +144,68 @@ class ActionStartTicket(Action):
         prefilled = prefilled_slots(tracker)
         if reason == REASON_SECURITY:
             prefilled["ticket_category"] = "security"
+            prefilled["ticket_problem"] = "account_compromised"
+            # One question fewer for a user in a hurry; the summary lets them change it.
+            prefilled["ticket_title"] = fields.suggested_title(
+                "account_compromised", collect_facts(tracker.events), language_of(tracker)
+            )
+            events += [SlotSet(slot, value) for slot, value in prefilled.items()]
+            return events + await self._open_urgent_ticket(dispatcher, tracker, prefilled)
         events += [SlotSet(slot, value) for slot, value in prefilled.items()]
-        dispatcher.utter_message(
-            response="utter_ticket_intro_urgent" if reason == REASON_SECURITY
-            else "utter_ticket_intro"
-        )
+        dispatcher.utter_message(response="utter_ticket_intro")
         return events
+
+    async def _open_urgent_ticket(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, prefilled: dict[str, Any]
+    ) -> list[EventType]:
+        payload = urgent_ticket_payload(tracker, prefilled)
+        key = idempotency_key(tracker)
+        try:
+            ticket = await asyncio.to_thread(self.client.create_ticket, payload, key)
+        except HandoffUnavailable:
+            await self.queue(TICKET, key, tracker.sender_id, payload)
+            dispatcher.utter_message(response="utter_urgent_ticket_queued")
+            return [SlotSet(EARLY_SLOT, True), SlotSet("ticket_ref", None)]
+        except HandoffRejected as rejected:
+            # The form still collects everything and submits at the end.
+            logger.error("Urgent ticket of %s refused: %s", tracker.sender_id, rejected)
+            dispatcher.utter_message(response="utter_ticket_intro_urgent")
+            return []
+        dispatcher.utter_message(response="utter_urgent_ticket_opened", ref=ticket["ref"])
+        return [SlotSet(EARLY_SLOT, True), SlotSet("ticket_ref", ticket["ref"])]
+
+
+def urgent_ticket_payload(tracker: Tracker, prefilled: dict[str, Any]) -> dict[str, Any]:
+    """The urgent ticket as it can be opened right away: the user's own words so far."""
+    language = language_of(tracker)
+    events = tracker.events
+    said = problem_messages(events) or [
+        e["text"] for e in user_turns(events)[-1:]
+    ]
+    title = prefilled.get("ticket_title") or fields.suggested_title(
+        "account_compromised", collect_facts(events), language
+    )
+    payload: dict[str, Any] = {
+        "conversation_id": tracker.sender_id,
+        "category": "security",
+        "title": (title or "Funds stolen (urgent)")[:120],
+        "description": (" / ".join(said) or title or "Funds stolen")[:4000],
+        "language": language,
+        "escalation_reason": REASON_SECURITY,
+        "tx_hash": prefilled.get("ticket_tx_hash"),
+        "wallet_address": prefilled.get("ticket_wallet_address"),
+        "occurred_at_text": prefilled.get("ticket_occurred_at"),
+        "occurred_at": fields.iso_time(prefilled.get("ticket_occurred_at"), language),
+        "amount": prefilled.get("ticket_amount"),
+        "summary": build_summary(
+            events, reason=REASON_SECURITY, language=language, problem="account_compromised"
+        ),
+        "transcript": transcript(events),
+    }
+    app_user_id = app_user_id_of(tracker)
+    if app_user_id is not None:
+        payload["app_user_id"] = app_user_id
+    return {k: v for k, v in payload.items() if v is not None}
 
 
 def ticket_payload(tracker: Tracker) -> dict[str, Any]:
@@ -161,9 +228,13 @@ def ticket_payload(tracker: Tracker) -> dict[str, Any]:
         "wallet_address": value("ticket_wallet_address"),
         "chain": value("ticket_chain"),
         "occurred_at_text": value("ticket_occurred_at"),
-        "occurred_at": _parsed_time(value("ticket_occurred_at"), language),
+        "amount": value("ticket_amount"),
+        "occurred_at": fields.iso_time(value("ticket_occurred_at"), language),
         "escalation_reason": reason,
-        "summary": build_summary(tracker.events, reason=reason, language=language),
+        "summary": build_summary(
+            tracker.events, reason=reason, language=language,
+            problem=tracker.get_slot("ticket_problem"),
+        ),
         "transcript": transcript(tracker.events),
     }
     app_user_id = app_user_id_of(tracker)
@@ -195,17 +266,6 @@ def app_user_id_of(tracker: Tracker) -> str | None:
     return None
 
 
-def _parsed_time(text: str | None, language: str) -> str | None:
-    """The moment the user named, as ISO 8601, so agents can sort and compare."""
-    if not text:
-        return None
-    # The widget does not send a timezone; Chinese-speaking users are read in
-    # China time, others in UTC. The text as written travels with it.
-    zone = ZoneInfo("Asia/Shanghai") if language == "zh" else timezone.utc
-    moment = normalise_time(text, language, datetime.now(zone))
-    return moment.isoformat() if moment else None
-
-
 def idempotency_key(tracker: Tracker) -> str:
     """Conversation id + the confirming message's id: a retry of it is the same ticket."""
     message_id = tracker.latest_message.get("message_id") or "no-message-id"
@@ -234,6 +294,8 @@ class ActionSubmitTicket(ServiceAction):
             return _reset_form()
         if not tracker.get_slot("ticket_confirmed"):
             return _reset_form()
+        if tracker.get_slot(EARLY_SLOT):
+            return await self._complete_urgent_ticket(dispatcher, tracker)
         payload = ticket_payload(tracker)
         key = idempotency_key(tracker)
         try:
@@ -258,6 +320,28 @@ class ActionSubmitTicket(ServiceAction):
             SlotSet("ticket_ref", ticket["ref"]),
             SlotSet("handoff_active", True),
         ]
+
+
+    async def _complete_urgent_ticket(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        """Everything the form collected goes onto the urgent ticket opened at the start."""
+        payload = ticket_payload(tracker)
+        details = {k: payload[k] for k in _DETAIL_FIELDS if payload.get(k)}
+        key = f"{idempotency_key(tracker)}:complete"
+        added = await add_details(
+            tracker.sender_id, details, key, client=self.client, outbox=self.outbox,
+            flusher=self._flusher,
+        )
+        ref = tracker.get_slot("ticket_ref")
+        if ref and not added:
+            # Never claim the details are on the ticket when the service refused them.
+            dispatcher.utter_message(response="utter_urgent_ticket_details_not_added", ref=ref)
+        elif ref:
+            dispatcher.utter_message(response="utter_urgent_ticket_completed", ref=ref)
+        else:
+            dispatcher.utter_message(response="utter_ticket_queued")
+        return [*_reset_form(), SlotSet("ticket_ref", ref), SlotSet("handoff_active", True)]
 
 
 def ask_again_for_refused_field(
@@ -334,5 +418,14 @@ class ActionResetTicketForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Clear every form slot."""
+        """Clear every form slot, and say what became of the ticket.
+
+        An urgent ticket opened before the form is not withdrawn by "cancel":
+        it stays in the queue, only the questions stop.
+        """
+        if tracker.get_slot(EARLY_SLOT):
+            ref = tracker.get_slot("ticket_ref")
+            dispatcher.utter_message(response="utter_urgent_ticket_stays_open", ref=ref or "—")
+            return [*_reset_form(), SlotSet("ticket_ref", ref), SlotSet("handoff_active", True)]
+        dispatcher.utter_message(response="utter_ticket_cancelled")
         return _reset_form()

@@ -194,6 +194,24 @@ class HandoffClient:
             json={"text": text, "external_id": external_id},
         )
 
+    def update_ticket(self, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Add details to the conversation's open ticket (an urgent one is opened first).
+
+        404 (no open ticket) raises ``NoSuchTicket``.
+        """
+        return self._request(
+            "PATCH", f"/api/conversations/{segment(conversation_id)}/ticket", json=fields
+        )
+
+    def add_bot_message(
+        self, conversation_id: str, text: str, message_id: str | None
+    ) -> dict[str, Any]:
+        """Append what the bot told the user (a warning) to the open ticket's transcript."""
+        return self._request(
+            "POST", f"/api/conversations/{segment(conversation_id)}/bot-messages",
+            json={"text": text, "message_id": message_id},
+        )
+
     def rate(self, conversation_id: str, score: int) -> dict[str, Any]:
         """Store the user's 1-5 rating on the conversation's latest resolved ticket."""
         return self._request(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -20,7 +20,7 @@ from actions.handoff_client import (
     NoSuchTicket,
 )
 from actions.notifications import already_handled
-from actions.outbox import MESSAGE, TICKET
+from actions.outbox import BOT_MESSAGE, MESSAGE, TICKET
 from actions.runtime import ServiceAction
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,24 @@ EXTERNAL_PREFIX = "EXTERNAL: "
 MAX_CATCH_UP = 50
 
 T = TypeVar("T")
+TICKET_FORM = "ticket_form"
+# The urgent ticket's questions end when an agent takes the chat.
+_FORM_SLOTS_TO_CLEAR = (
+    "ticket_category", "ticket_title", "ticket_description", "ticket_occurred_at",
+    "ticket_amount", "ticket_tx_hash", "ticket_wallet_address", "ticket_email",
+    "ticket_confirmed", "ticket_open_early", "requested_slot",
+)
+
+
+def _form_active(tracker: Tracker) -> bool:
+    return (tracker.active_loop or {}).get("name") == TICKET_FORM
+
+
+def _end_form_for_agent(tracker: Tracker) -> list[EventType]:
+    """Stop the urgent ticket's questions: a person has the chat now."""
+    if not _form_active(tracker):
+        return []
+    return [ActiveLoop(None), *(SlotSet(slot, None) for slot in _FORM_SLOTS_TO_CLEAR)]
 
 
 def _entity(tracker: Tracker, name: str) -> Any:
@@ -227,12 +245,55 @@ class ActionRelayToAgent(ServiceAction):
                 )
         if pending:
             events.append(SlotSet(LAST_RELAYED_SLOT, pending[-1].get("message_id")))
+        if intent == "share_secret":
+            await self._warning_to_transcript(tracker, domain, keep_order)
         if keep_order and not ticket_queued and not tracker.get_slot(BACKLOG_NOTICE_SLOT):
             dispatcher.utter_message(response="utter_message_kept")
             events.append(SlotSet(BACKLOG_NOTICE_SLOT, True))
         elif not keep_order and tracker.get_slot(BACKLOG_NOTICE_SLOT):
             events.append(SlotSet(BACKLOG_NOTICE_SLOT, None))
         return events
+
+
+    async def _warning_to_transcript(
+        self, tracker: Tracker, domain: DomainDict, queued: bool
+    ) -> None:
+        """The agent reads the bot's secret warning where the user read it, after their line."""
+        text = response_text(domain, "utter_secret_warning", tracker.get_slot("language"))
+        if not text:
+            return
+        conversation_id = tracker.sender_id
+        message_id = f"{tracker.latest_message.get('message_id') or 'no-id'}:warning"
+        key = f"{conversation_id}:{message_id}"
+        payload = {"text": text, "message_id": message_id}
+        if not queued:
+            try:
+                await asyncio.to_thread(
+                    self.client.add_bot_message, conversation_id, text, message_id
+                )
+                return
+            except HandoffUnavailable:
+                pass
+            except HandoffRejected as rejected:
+                logger.warning("Warning line not added to %s: %s", conversation_id, rejected)
+                return
+        await self.queue(BOT_MESSAGE, key, conversation_id, payload)
+
+
+def response_text(domain: DomainDict, name: str, language: object) -> str | None:
+    """The text of response ``name`` in the conversation's language, from the domain."""
+    variations = (domain.get("responses") or {}).get(name) or []
+    wanted = "zh" if language != "en" else "en"
+    fallback = None
+    for variation in variations:
+        text = variation.get("text")
+        conditions = variation.get("condition") or []
+        languages = {c.get("value") for c in conditions if c.get("name") == "language"}
+        if wanted in languages:
+            return text
+        if not languages and fallback is None:
+            fallback = text
+    return fallback
 
 
 class ActionDeliverAgentMessage(ServiceAction):
@@ -287,6 +348,8 @@ class ActionDeliverAgentMessage(ServiceAction):
                 }
             }
         )
+        if _form_active(tracker):
+            return [*_end_form_for_agent(tracker), SlotSet("handoff_active", True)]
         return []
 
 
@@ -310,7 +373,11 @@ class ActionAgentJoined(ServiceAction):
         if not isinstance(assignee, str) or not assignee:
             return []
         dispatcher.utter_message(response="utter_agent_joined", agent_name=assignee)
-        return [SlotSet("ticket_ref", ticket["ref"]), SlotSet("handoff_active", True)]
+        return [
+            *_end_form_for_agent(tracker),
+            SlotSet("ticket_ref", ticket["ref"]),
+            SlotSet("handoff_active", True),
+        ]
 
 
 class ActionTicketDelivered(ServiceAction):
@@ -331,6 +398,9 @@ class ActionTicketDelivered(ServiceAction):
             return []
         ref = ticket["ref"]
         dispatcher.utter_message(response="utter_ticket_created", ref=ref)
+        if _form_active(tracker) and tracker.get_slot("ticket_open_early"):
+            # The urgent ticket's questions go on; their answers are added to it.
+            return [SlotSet("ticket_ref", ref)]
         return [SlotSet("ticket_ref", ref), SlotSet("handoff_active", True)]
 
 

@@ -47,6 +47,8 @@ BACKOFF_CAP_SECONDS = 300.0
 TICKET = "ticket"
 MESSAGE = "message"
 RATING = "rating"
+TICKET_UPDATE = "ticket_update"
+BOT_MESSAGE = "bot_message"
 
 _OUTBOX_COLUMNS = {
     "next_attempt_at": "REAL NOT NULL DEFAULT 0",
@@ -280,6 +282,12 @@ def _deliver(entry: Entry, client: HandoffClient) -> None:
         client.create_ticket({**entry.payload, "delivered_late": True}, entry.key)
     elif entry.kind == RATING:
         client.rate(entry.conversation_id, int(entry.payload["score"]))
+    elif entry.kind == TICKET_UPDATE:
+        client.update_ticket(entry.conversation_id, entry.payload)
+    elif entry.kind == BOT_MESSAGE:
+        client.add_bot_message(
+            entry.conversation_id, entry.payload["text"], entry.payload.get("message_id")
+        )
     else:
         client.relay_user_message(
             entry.conversation_id, entry.payload["text"], entry.payload.get("external_id")

@@ -8,8 +8,10 @@ description specific enough for an agent to act on (the support guide: not
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
-from support_core.facts import find_facts
+from support_core.facts import find_facts, normalise_time
 from support_core.patterns import CATEGORIES, EMAIL_IN_TEXT_RE, count_han, is_email
 
 CATEGORY_LABELS = {
@@ -78,6 +80,13 @@ _NEEDS_ADDRESS = frozenset({
     "transaction_missing", "account_compromised", "staking_issue",
 })
 _CATEGORY_NEEDS = {"assets": (True, True), "security": (False, True), "technical": (True, False)}
+# Problems where an agent needs to know how much moved (or went missing).
+_NEEDS_AMOUNT = frozenset({
+    "deposit_not_received", "withdrawal_failed", "transfer_failed", "transaction_pending",
+    "transaction_missing", "balance_mismatch", "account_compromised", "swap_failed",
+    "trade_dispute",
+})
+_AMOUNT_CATEGORIES = frozenset({"assets", "security", "trading"})
 
 SKIPPED = "skipped"
 _SKIP_WORDS = re.compile(
@@ -111,6 +120,7 @@ _FIELD_WORDS = {
     "ticket_category": r"(类别|分类|类型|類別|(?<![A-Za-z])category(?![A-Za-z]))",
     "ticket_title": r"(标题|標題|(?<![A-Za-z])(title|subject)(?![A-Za-z]))",
     "ticket_description": r"(描述|说明|(?<![A-Za-z])(description|details?)(?![A-Za-z]))",
+    "ticket_amount": r"(金额|數額|数额|多少钱|(?<![A-Za-z])amount(?![A-Za-z]))",
     "ticket_occurred_at": (
         r"(时间|日期|几点|什么时候|時間|(?<![A-Za-z])(when|time|date)(?![A-Za-z]))"
     ),
@@ -149,6 +159,21 @@ def needs_tx_hash(intent: str | None, category: str | None) -> bool:
     if intent in PROBLEM_INTENTS:
         return intent in _NEEDS_TX_HASH
     return _CATEGORY_NEEDS.get(category or "", (False, False))[0]
+
+
+def needs_amount(intent: str | None, category: str | None) -> bool:
+    """Whether this problem needs the amount involved."""
+    if intent in PROBLEM_INTENTS:
+        return intent in _NEEDS_AMOUNT
+    return category in _AMOUNT_CATEGORIES
+
+
+def amount_in(text: str) -> str | None:
+    """The first amount written in ``text`` ("500 USDT", "0.5 ETH"), as the matcher reads it."""
+    for fact in find_facts(text):
+        if fact.entity == "amount":
+            return fact.value
+    return None
 
 
 def needs_address(intent: str | None, category: str | None) -> bool:
@@ -236,3 +261,14 @@ def suggested_title(intent: str | None, facts: dict[str, list[str]], language: s
     if network:
         title += f"（{network}）" if language == "zh" else f" ({network})"
     return title
+
+
+def iso_time(text: str | None, language: str) -> str | None:
+    """The moment the user named, as ISO 8601, so agents can sort and compare."""
+    if not text or text == SKIPPED:
+        return None
+    # The widget does not send a timezone; Chinese-speaking users are read in
+    # China time, others in UTC. The text as written travels with it.
+    zone = ZoneInfo("Asia/Shanghai") if language == "zh" else timezone.utc
+    moment = normalise_time(text, language, datetime.now(zone))
+    return moment.isoformat() if moment else None

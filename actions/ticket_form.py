@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -11,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import ticket_fields as fields
 from actions.conversation_summary import collect_facts, latest_problem
+from actions.early_ticket import EARLY_SLOT, add_details, details_in
 from support_core.chains import InvalidValue, check_address, check_tx_hash
 from support_core.facts import find_facts
 
@@ -19,6 +21,7 @@ FORM_SLOTS = (
     "ticket_title",
     "ticket_description",
     "ticket_occurred_at",
+    "ticket_amount",
     "ticket_tx_hash",
     "ticket_wallet_address",
     "ticket_email",
@@ -26,6 +29,8 @@ FORM_SLOTS = (
 )
 _MAX_TITLE = 120
 _MAX_DESCRIPTION = 4000
+_MAX_AMOUNT = 64
+_NUMBER = re.compile(r"[0-9零一二两三四五六七八九十百千万]")
 
 
 def language_of(tracker: Tracker) -> str:
@@ -41,12 +46,38 @@ def _problem(tracker: Tracker) -> str | None:
     return tracker.get_slot("ticket_problem") or latest_problem(tracker.events)
 
 
+def _needed(slot: str, problem: str | None, category: str | None) -> bool:
+    if slot == "ticket_tx_hash":
+        return fields.needs_tx_hash(problem, category)
+    if slot == "ticket_wallet_address":
+        return fields.needs_address(problem, category)
+    if slot == "ticket_amount":
+        return fields.needs_amount(problem, category)
+    return True
+
+
 class ValidateTicketForm(FormValidationAction):
     """Validation for ``ticket_form`` (one method per field, as rasa_sdk expects)."""
 
     def name(self) -> str:
         """Rasa calls ``validate_<form>`` after every user message in the form."""
         return "validate_ticket_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate as usual; an urgent ticket opened early gets each accepted answer."""
+        events = await super().run(dispatcher, tracker, domain)
+        if tracker.get_slot(EARLY_SLOT):
+            details = details_in(events)
+            if "occurred_at_text" in details:
+                moment = fields.iso_time(details["occurred_at_text"], language_of(tracker))
+                if moment:
+                    details["occurred_at"] = moment
+            message_id = tracker.latest_message.get("message_id") or "no-message-id"
+            key = f"{tracker.sender_id}:{message_id}:details"
+            await add_details(tracker.sender_id, details, key)
+        return events
 
     async def required_slots(
         self,
@@ -55,17 +86,10 @@ class ValidateTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """Hash and address only where the problem needs them."""
+        """Amount, hash and address only where the problem needs them."""
         problem = _problem(tracker)
         category = tracker.get_slot("ticket_category")
-        needed = []
-        for slot in domain_slots:
-            if slot == "ticket_tx_hash" and not fields.needs_tx_hash(problem, category):
-                continue
-            if slot == "ticket_wallet_address" and not fields.needs_address(problem, category):
-                continue
-            needed.append(slot)
-        return needed
+        return [slot for slot in domain_slots if _needed(slot, problem, category)]
 
     def validate_ticket_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -104,7 +128,7 @@ class ValidateTicketForm(FormValidationAction):
         if not fields.is_specific(text):
             dispatcher.utter_message(response="utter_description_too_vague")
             return {"ticket_description": None}
-        return {"ticket_description": text}
+        return {"ticket_description": text, **_amount_from(text, tracker)}
 
     def validate_ticket_occurred_at(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -117,6 +141,22 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_time")
             return {"ticket_occurred_at": None}
         return {"ticket_occurred_at": text[:200]}
+
+    def validate_ticket_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """How much, ideally with the asset ("500 USDT"); 'skip' when unsure."""
+        text = " ".join(str(value).split())
+        if _skipped(text) or fields.is_unknown_time(text):
+            return {"ticket_amount": fields.SKIPPED}
+        amount = fields.amount_in(text)
+        if amount is None and _NUMBER.search(text) and len(text) <= _MAX_AMOUNT:
+            # "about 500", "五百多": kept as written, the agent reads it.
+            amount = text
+        if amount is None:
+            dispatcher.utter_message(response="utter_invalid_amount")
+            return {"ticket_amount": None}
+        return {"ticket_amount": amount}
 
     def validate_ticket_tx_hash(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -174,6 +214,14 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_email")
             return {"ticket_email": None}
         return {"ticket_email": email}
+
+
+def _amount_from(text: str, tracker: Tracker) -> dict[str, Any]:
+    """The amount a description names, so the form does not ask for it again."""
+    if tracker.get_slot("ticket_amount"):
+        return {}
+    amount = fields.amount_in(text)
+    return {"ticket_amount": amount} if amount else {}
 
 
 def _skipped(text: str) -> bool:
@@ -247,6 +295,7 @@ def summary_fields(tracker: Tracker, language: str) -> dict[str, str]:
         "title": shown("ticket_title"),
         "description": shown("ticket_description"),
         "occurred_at": shown("ticket_occurred_at"),
+        "amount": shown("ticket_amount"),
         "tx_hash": shown("ticket_tx_hash"),
         "address": shown("ticket_wallet_address"),
         "email": shown("ticket_email"),

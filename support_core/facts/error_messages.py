@@ -27,6 +27,15 @@ _ERROR_STOP_RE = re.compile(
     re.IGNORECASE,
 )
 _ERROR_TRAIL_RE = re.compile(r"[\s了的啊呀吗呢啦哦哈嘛]+$")
+# What a transaction's status line says is no error: "显示‘已完成’但没到账" quotes a
+# status, and an agent must not read "Error shown: 已完成".
+_STATUS_WORDS = frozenset(
+    """
+    已完成 完成 成功 已成功 交易成功 转账成功 提币成功 充值成功 已到账 到账 处理中 审核中 待确认
+    确认中 已确认 等待确认 进行中 已提交 已发送 pending completed complete success successful
+    succeeded confirmed processing done sent submitted
+    """.split()
+)
 
 
 def quote_patterns() -> list[Pattern]:
@@ -124,6 +133,8 @@ def _trimmed(text: str, start: int, end: int, *, clean: bool) -> FactSpan | None
             inner = text[start:end]
     stripped = inner.strip()
     if not stripped or (clean and len(stripped) < 2):
+        return None
+    if stripped.lower().strip("!！.。") in _STATUS_WORDS:
         return None
     start += len(inner) - len(inner.lstrip())
     end = start + len(stripped)

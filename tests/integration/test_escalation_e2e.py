@@ -15,6 +15,9 @@ import requests
 from devtools.chat_client import ESCALATE_ZH
 from devtools.stack import Stack, running_stack
 from tests.conftest import new_sender
+from tests.integration.rest_chat import texts as _texts
+from tests.integration.rest_chat import ticket as _ticket
+from tests.integration.rest_chat import tickets_of as _tickets_of
 
 pytestmark = pytest.mark.integration
 
@@ -31,35 +34,6 @@ def full_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="module")
 def agent_token(full_stack: Stack) -> str:
     return full_stack.add_agent(f"alice-{secrets.token_hex(3)}")
-
-
-def _texts(messages: list[dict]) -> str:
-    parts = []
-    for m in messages:
-        parts.append(m.get("text") or "")
-        data = (m.get("custom") or {}).get("data") or {}
-        parts.append(data.get("text") or "")
-    return "\n".join(parts)
-
-
-def _tickets_of(stack: Stack, token: str, conversation_id: str) -> list[dict]:
-    response = requests.get(
-        f"{stack.handoff_url}/api/tickets", params={"limit": 100},
-        headers={"Authorization": f"Bearer {token}"}, timeout=10,
-    )
-    response.raise_for_status()
-    body = response.json()
-    items = body["tickets"]
-    return [t for t in items if t["conversation_id"] == conversation_id]
-
-
-def _ticket(stack: Stack, token: str, ref: str) -> dict:
-    response = requests.get(
-        f"{stack.handoff_url}/api/tickets/{ref}",
-        headers={"Authorization": f"Bearer {token}"}, timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()
 
 
 def _answer_until_summary(stack: Stack, sender: str, answers: dict[str, str]) -> str:

@@ -204,7 +204,8 @@ class FakeHandoffClient:
     for it (missing -> ``NoSuchTicket``); ``messages`` maps (conversation id,
     message id) to an agent message (missing -> ``NoSuchTicket``);
     ``unavailable`` makes every call fail; ``*_errors`` are raised by successive
-    calls of that method.
+    calls of that method. Every call is also noted in ``calls`` (method name and
+    conversation id), so a test can check the order across methods.
     """
 
     def __init__(
@@ -218,12 +219,16 @@ class FakeHandoffClient:
         relay_errors: list[Exception] | None = None,
         rate_errors: list[Exception] | None = None,
         lookup_errors: list[Exception] | None = None,
+        update_errors: list[Exception] | None = None,
+        bot_message_errors: list[Exception] | None = None,
     ) -> None:
         self.ref = ref
         self.create_errors = list(create_errors or [])
         self.relay_errors = list(relay_errors or [])
         self.rate_errors = list(rate_errors or [])
         self.lookup_errors = list(lookup_errors or [])
+        self.update_errors = list(update_errors or [])
+        self.bot_message_errors = list(bot_message_errors or [])
         self.tickets = dict(tickets or {})
         self.messages = dict(messages or {})
         self.unavailable = unavailable
@@ -232,6 +237,9 @@ class FakeHandoffClient:
         self.relayed: list[tuple[str, str, str | None]] = []
         self.ratings: list[tuple[str, int]] = []
         self.fetched: list[tuple[str, int | str]] = []
+        self.updated: list[tuple[str, dict[str, Any]]] = []
+        self.bot_messages: list[tuple[str, str, str | None]] = []
+        self.calls: list[tuple[str, str]] = []
 
     def _check_up(self) -> None:
         if self.unavailable:
@@ -239,6 +247,7 @@ class FakeHandoffClient:
 
     def create_ticket(self, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         self.created.append((payload, idempotency_key))
+        self.calls.append(("create_ticket", payload["conversation_id"]))
         self._check_up()
         if self.create_errors:
             raise self.create_errors.pop(0)
@@ -257,10 +266,29 @@ class FakeHandoffClient:
         self, conversation_id: str, text: str, external_id: str | None
     ) -> dict[str, Any]:
         self.relayed.append((conversation_id, text, external_id))
+        self.calls.append(("relay_user_message", conversation_id))
         self._check_up()
         if self.relay_errors:
             raise self.relay_errors.pop(0)
         return {"conversation_id": conversation_id, "text": text}
+
+    def update_ticket(self, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        self.updated.append((conversation_id, dict(fields)))
+        self.calls.append(("update_ticket", conversation_id))
+        self._check_up()
+        if self.update_errors:
+            raise self.update_errors.pop(0)
+        return {"ref": self.ref, "status": "open", "conversation_id": conversation_id}
+
+    def add_bot_message(
+        self, conversation_id: str, text: str, message_id: str | None
+    ) -> dict[str, Any]:
+        self.bot_messages.append((conversation_id, text, message_id))
+        self.calls.append(("add_bot_message", conversation_id))
+        self._check_up()
+        if self.bot_message_errors:
+            raise self.bot_message_errors.pop(0)
+        return {"conversation_id": conversation_id, "author": "bot", "text": text}
 
     def rate(self, conversation_id: str, score: int) -> dict[str, Any]:
         self.ratings.append((conversation_id, score))

@@ -42,7 +42,10 @@ from tests.unit.action_helpers import (
 )
 from tests.unit.test_chains import break_case, checksummed_evm_address
 
-HELPER_SLOTS = ("ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason")
+HELPER_SLOTS = (
+    "ticket_problem", "ticket_title_suggestion", "ticket_chain", "escalation_reason",
+    "ticket_open_early",
+)
 RESET = [SlotSet(slot, None) for slot in (*FORM_SLOTS, *HELPER_SLOTS)]
 SPECIFIC = "昨天晚上9点在钱包里提了500 USDT到币安，显示成功但没到账"
 TX_HASH = "0x" + secrets.token_hex(32)
@@ -121,6 +124,7 @@ def test_values_from_earlier_messages_are_prefilled():
         "ticket_tx_hash": TX_HASH,
         "ticket_wallet_address": TRON,
         "ticket_occurred_at": "昨天晚上9点",
+        "ticket_amount": "500 USDT",
         "ticket_email": "li.lei@example.com",
         "ticket_description": SPECIFIC,
     }
@@ -173,16 +177,19 @@ def test_start_resets_the_form_and_fills_what_the_chat_said():
         SlotSet("ticket_category", "assets"),
         SlotSet("ticket_tx_hash", TX_HASH),
         SlotSet("ticket_occurred_at", "昨天晚上9点"),
+        SlotSet("ticket_amount", "500 USDT"),
         SlotSet("ticket_description", SPECIFIC),
     ]
     assert responses(dispatcher) == ["utter_ticket_intro"]
 
 
 def test_start_for_a_human_request_with_nothing_known():
+    client = FakeHandoffClient()
     tracker = make_tracker([*user_turn("I want to talk to a person", "request_human")])
-    result, dispatcher = run_action(ActionStartTicket(), tracker)
+    result, dispatcher = run_action(ActionStartTicket(client=client), tracker)
     assert result == [*RESET, SlotSet("escalation_reason", "requested_human")]
     assert responses(dispatcher) == ["utter_ticket_intro"]
+    assert client.calls == []  # only a theft opens the ticket before the questions
 
 
 def test_start_after_fallbacks():
@@ -193,8 +200,10 @@ def test_start_after_fallbacks():
         *utter("utter_fallback_twice"),
         *user_turn("/request_human", "request_human"),
     ]
-    result, dispatcher = run_action(ActionStartTicket(), make_tracker(events))
+    client = FakeHandoffClient()
+    result, dispatcher = run_action(ActionStartTicket(client=client), make_tracker(events))
     assert result == [*RESET, SlotSet("escalation_reason", "fallback")]
+    assert client.calls == []
     assert responses(dispatcher) == ["utter_ticket_intro"]
 
 
@@ -204,16 +213,26 @@ def test_security_emergency_starts_an_urgent_security_ticket():
         *user_turn(stolen, "account_compromised"),
         *utter("utter_compromised_first_steps"),
     ]
-    result, dispatcher = run_action(ActionStartTicket(), make_tracker(events))
-    assert result == [
-        *RESET,
-        SlotSet("escalation_reason", "security"),
-        SlotSet("ticket_problem", "account_compromised"),
-        SlotSet("ticket_category", "security"),
-        SlotSet("ticket_wallet_address", TRON),
-        SlotSet("ticket_description", stolen),
-    ]
-    assert responses(dispatcher) == ["utter_ticket_intro_urgent"]
+    client = FakeHandoffClient(ref="T-000901")
+    result, dispatcher = run_action(ActionStartTicket(client=client), make_tracker(events))
+    assert result[: len(RESET) + 1] == [*RESET, SlotSet("escalation_reason", "security")]
+    # The ticket is opened last, with what the chat already said filled in before it.
+    assert result[-2:] == [SlotSet("ticket_open_early", True), SlotSet("ticket_ref", "T-000901")]
+    slots = slot_sets(result[len(RESET):])
+    assert {name: slots[name] for name in (
+        "ticket_problem", "ticket_category", "ticket_wallet_address", "ticket_amount",
+        "ticket_description",
+    )} == {
+        "ticket_problem": "account_compromised",
+        "ticket_category": "security",
+        "ticket_wallet_address": TRON,
+        "ticket_amount": "1000 USDT",
+        "ticket_description": stolen,
+    }
+    assert responses(dispatcher) == ["utter_urgent_ticket_opened"]
+    assert dispatcher.messages[0]["ref"] == "T-000901"
+    [(payload, _key)] = client.created
+    assert payload["category"] == "security"
 
 
 def test_no_second_ticket_while_an_agent_has_the_chat():
@@ -272,14 +291,39 @@ def test_ticket_payload():
         "wallet_address": TRON,
         "chain": "tron",
         "occurred_at_text": "昨天晚上9点",
+        "amount": None,
         "occurred_at": payload["occurred_at"],
         "escalation_reason": "self_help_failed",
-        "summary": build_summary(tracker.events, reason="self_help_failed", language="zh"),
+        "summary": build_summary(
+            tracker.events, reason="self_help_failed", language="zh",
+            problem="withdrawal_failed",
+        ),
         "transcript": transcript(tracker.events),
     }
     assert payload["occurred_at"].endswith("T21:00:00+08:00")
     assert payload["summary"]["problem"] == "withdrawal_failed"
     assert payload["summary"]["facts"]["amount"] == ["500 USDT"]
+
+
+def test_the_amount_answered_goes_into_the_ticket_and_a_skipped_one_does_not():
+    assert ticket_payload(confirmed_tracker(slots={"ticket_amount": "500 USDT"}))[
+        "amount"
+    ] == "500 USDT"
+    assert ticket_payload(confirmed_tracker(slots={"ticket_amount": fields.SKIPPED}))[
+        "amount"
+    ] is None
+
+
+def test_the_summary_is_about_the_tickets_problem_not_a_later_one():
+    tracker = confirmed_tracker()
+    later = make_tracker(
+        [*tracker.events, *user_turn("还有登录也不行", "login_failed")],
+        slots=dict(tracker.slots), sender_id=tracker.sender_id,
+    )
+    summary = ticket_payload(later)["summary"]
+    assert summary["problem"] == "withdrawal_failed"
+    assert summary["other_problems"] == ["login_failed"]
+    assert summary["self_help_given"] == ["utter_faq_withdrawal_failed"]
 
 
 def test_ticket_payload_defaults():
@@ -395,7 +439,9 @@ def correction(text: str, intent: str = "correct_ticket", entities: list | None 
     return make_tracker(events, slots=CONFIRMED, active_loop={"name": "ticket_form"})
 
 
-@pytest.mark.parametrize("slot", ["ticket_tx_hash", "ticket_category", "ticket_wallet_address"])
+@pytest.mark.parametrize(
+    "slot", ["ticket_tx_hash", "ticket_category", "ticket_wallet_address", "ticket_amount"],
+)
 def test_correct_the_field_chosen_by_button(slot):
     entity = {"entity": "ticket_field", "value": slot, "start": 0, "end": 0}
     tracker = correction(f'/correct_ticket{{"ticket_field": "{slot}"}}', entities=[entity])
@@ -411,6 +457,8 @@ def test_correct_the_field_chosen_by_button(slot):
         ("the title is wrong", "ticket_title"),
         ("交易哈希贴错了", "ticket_tx_hash"),
         ("时间不对", "ticket_occurred_at"),
+        ("金额写错了", "ticket_amount"),
+        ("the amount is wrong", "ticket_amount"),
     ],
 )
 def test_correct_the_field_named_in_words(text, slot):
@@ -476,7 +524,8 @@ def test_reset_clears_every_form_slot():
     tracker = make_tracker([*user_turn("算了", "cancel")], slots=CONFIRMED)
     events, dispatcher = run_action(ActionResetTicketForm(), tracker)
     assert events == RESET
-    assert dispatcher.messages == []
+    # The action says it itself: an urgent ticket opened early would stay open.
+    assert responses(dispatcher) == ["utter_ticket_cancelled"]
 
 
 # --------------------------------------------------------------------------- the app's user id

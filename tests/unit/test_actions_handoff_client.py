@@ -92,6 +92,7 @@ class ScriptedServer:
 
             do_GET = _handle
             do_POST = _handle
+            do_PATCH = _handle
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -174,6 +175,41 @@ def test_agent_message_is_fetched_from_the_conversation(server):
     ]
 
 
+def test_details_are_added_to_the_conversations_ticket(server):
+    server.script(Reply(200, {"ref": "T-000005", "status": "open"}))
+    details = {"amount": "500 USDT", "occurred_at_text": "昨天晚上9点"}
+    answer = client_for(server.url).update_ticket("conv-4", details)
+    assert answer["ref"] == "T-000005"
+    [request] = server.seen
+    assert (request.method, request.path, request.body) == (
+        "PATCH", "/api/conversations/conv-4/ticket", details,
+    )
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_details_without_an_open_ticket_are_a_404_without_retry(server):
+    server.script(Reply(404, {"detail": "no open ticket", "error": "not_found"}))
+    with pytest.raises(NoSuchTicket):
+        client_for(server.url).update_ticket("conv-4", {"amount": "1 BTC"})
+    assert len(server.seen) == 1
+
+
+def test_a_bot_line_goes_to_the_conversations_transcript_with_its_id(server):
+    server.script(Reply(201, {"id": 9, "author": "bot"}))
+    client_for(server.url).add_bot_message("conv-5", "请不要发送助记词", "m-7:warning")
+    [request] = server.seen
+    assert (request.method, request.path, request.body) == (
+        "POST", "/api/conversations/conv-5/bot-messages",
+        {"text": "请不要发送助记词", "message_id": "m-7:warning"},
+    )
+
+
+def test_a_bot_line_is_retried_when_the_service_hiccups(server):
+    server.script(Reply(503), Reply(201, {"id": 9}))
+    client_for(server.url).add_bot_message("conv-5", "warning", "m-7:warning")
+    assert [s.body["message_id"] for s in server.seen] == ["m-7:warning", "m-7:warning"]
+
+
 HOSTILE_ID = "x/../../tickets/T-000001?"
 QUOTED_ID = "x%2F..%2F..%2Ftickets%2FT-000001%3F"
 
@@ -185,6 +221,10 @@ QUOTED_ID = "x%2F..%2F..%2Ftickets%2FT-000001%3F"
         (lambda c: c.relay_user_message(HOSTILE_ID, "hi", "m1"),
          f"/api/conversations/{QUOTED_ID}/user-messages"),
         (lambda c: c.rate(HOSTILE_ID, 4), f"/api/conversations/{QUOTED_ID}/rating"),
+        (lambda c: c.update_ticket(HOSTILE_ID, {"amount": "1 BTC"}),
+         f"/api/conversations/{QUOTED_ID}/ticket"),
+        (lambda c: c.add_bot_message(HOSTILE_ID, "hi", "m1"),
+         f"/api/conversations/{QUOTED_ID}/bot-messages"),
         (lambda c: c.agent_message(HOSTILE_ID, "7/../../8?x=1#y"),
          f"/api/conversations/{QUOTED_ID}/messages/7%2F..%2F..%2F8%3Fx%3D1%23y"),
     ],

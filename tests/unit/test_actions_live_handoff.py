@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 import pytest
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from actions import live_handoff
 from actions.handoff_client import HandoffUnavailable
@@ -23,15 +23,17 @@ from actions.live_handoff import (
     ActionTicketDelivered,
     ActionTicketResolved,
 )
-from actions.outbox import MESSAGE, RATING, TICKET, Outbox
+from actions.outbox import BOT_MESSAGE, MESSAGE, RATING, TICKET, Outbox
 from actions.rating import ActionStoreRating
 from tests.unit.action_helpers import (
     FakeFlusher,
     FakeHandoffClient,
+    domain,
     make_tracker,
     rejected,
     responses,
     run_action,
+    slot_sets,
     user_turn,
 )
 
@@ -207,6 +209,102 @@ def test_another_refusal_keeps_the_message_as_a_dead_letter(outbox, caplog):
     no_user_text_in(caplog, SECRET_TEXT, "USDT")
 
 
+# --------------------------------------------------------------------------- secret in handoff
+
+
+SECRET_REDACTED = "我的助记词是 [redacted seed phrase]"
+
+
+def warning_text(language: str) -> str:
+    """The warning the widget showed, as the domain has it for ``language``."""
+    for variation in domain()["responses"]["utter_secret_warning"]:
+        languages = {c.get("value") for c in variation.get("condition") or []}
+        if language in languages or (not languages and language == "en"):
+            return variation["text"]
+    raise AssertionError(f"no {language} warning")
+
+
+def secret_tracker(language: str, slots: dict | None = None):
+    return make_tracker(
+        [*user_turn(SECRET_REDACTED, "share_secret", message_id="msg-s")],
+        slots={"language": language, "handoff_active": True, "handoff_notice_given": True,
+               **(slots or {})},
+        sender_id=SENDER,
+    )
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_secret_warning_follows_the_users_line_in_the_tickets_transcript(outbox, language):
+    client = FakeHandoffClient()
+    events, dispatcher = run_action(relay_action(client, outbox), secret_tracker(language))
+    assert responses(dispatcher) == ["utter_secret_warning"]
+    assert client.calls == [("relay_user_message", SENDER), ("add_bot_message", SENDER)]
+    assert client.relayed == [(SENDER, SECRET_REDACTED, "msg-s")]
+    assert client.bot_messages == [(SENDER, warning_text(language), "msg-s:warning")]
+    assert events == [SlotSet("last_relayed_message", "msg-s")]
+    assert outbox.pending() == []
+
+
+def test_the_warning_is_in_the_conversations_language():
+    assert warning_text("zh") != warning_text("en")
+    assert "助记词" in warning_text("zh")
+    assert "seed phrase" in warning_text("en")
+
+
+def test_no_warning_line_for_an_ordinary_message(outbox):
+    client = FakeHandoffClient()
+    run_action(relay_action(client, outbox), relay_tracker(slots={"handoff_notice_given": True}))
+    assert client.bot_messages == []
+
+
+def test_the_warning_line_is_queued_behind_the_users_line_when_the_service_is_down(outbox):
+    client = FakeHandoffClient(unavailable=True)
+    flusher = FakeFlusher()
+    run_action(relay_action(client, outbox, flusher), secret_tracker("zh"))
+    assert client.bot_messages == []  # not tried: it must not overtake the queued line
+    assert [(e.kind, e.key, e.payload) for e in outbox.pending(SENDER)] == [
+        (MESSAGE, f"{SENDER}:msg-s", {"text": SECRET_REDACTED, "external_id": "msg-s"}),
+        (BOT_MESSAGE, f"{SENDER}:msg-s:warning",
+         {"text": warning_text("zh"), "message_id": "msg-s:warning"}),
+    ]
+    assert flusher.started >= 1
+
+
+def test_the_warning_line_waits_behind_a_queued_ticket(outbox):
+    outbox.put(TICKET, f"{SENDER}:m0", SENDER, {"title": "x"})
+    client = FakeHandoffClient()
+    run_action(relay_action(client, outbox), secret_tracker("en"))
+    assert client.calls == []
+    assert [(e.kind, e.key) for e in outbox.pending(SENDER)] == [
+        (TICKET, f"{SENDER}:m0"), (MESSAGE, f"{SENDER}:msg-s"),
+        (BOT_MESSAGE, f"{SENDER}:msg-s:warning"),
+    ]
+
+
+def test_a_warning_line_the_service_cannot_take_now_is_queued(outbox):
+    client = FakeHandoffClient(bot_message_errors=[HandoffUnavailable("503", status=503)])
+    run_action(relay_action(client, outbox), secret_tracker("zh"))
+    assert client.relayed == [(SENDER, SECRET_REDACTED, "msg-s")]
+    [entry] = outbox.pending(SENDER)
+    assert (entry.kind, entry.key) == (BOT_MESSAGE, f"{SENDER}:msg-s:warning")
+
+
+def test_a_refused_warning_line_is_logged_not_queued(outbox, caplog):
+    client = FakeHandoffClient(bot_message_errors=[rejected(status=422, field="text")])
+    with caplog.at_level(logging.DEBUG):
+        _, dispatcher = run_action(relay_action(client, outbox), secret_tracker("zh"))
+    assert responses(dispatcher) == ["utter_secret_warning"]
+    assert outbox.pending() == [] and outbox.dead_letters() == []
+    no_user_text_in(caplog, SECRET_REDACTED, warning_text("zh"))
+
+
+def test_the_same_secret_message_twice_gives_the_same_warning_id(outbox):
+    client = FakeHandoffClient()
+    run_action(relay_action(client, outbox), secret_tracker("zh"))
+    run_action(relay_action(client, outbox), secret_tracker("zh"))
+    assert {message_id for _, _, message_id in client.bot_messages} == {"msg-s:warning"}
+
+
 # --------------------------------------------------------------------------- agent messages
 
 
@@ -329,6 +427,90 @@ def test_agent_joined_while_the_service_is_down_says_nothing():
     )
     assert (events, dispatcher.messages) == ([], [])
     assert len(client.lookups) == live_handoff.SERVICE_READ_ATTEMPTS
+
+
+# --------------------------------------------------------------------------- agent in form
+
+
+FORM_CLEARED = [
+    "ticket_category", "ticket_title", "ticket_description", "ticket_occurred_at",
+    "ticket_amount", "ticket_tx_hash", "ticket_wallet_address", "ticket_email",
+    "ticket_confirmed", "ticket_open_early", "requested_slot",
+]
+
+
+def during_the_form(intent: str, entities: list[dict[str, Any]], slots: dict | None = None):
+    """A service notification while the urgent ticket's questions are still being asked."""
+    return make_tracker(
+        [*user_turn(f"EXTERNAL: {intent}", intent, entities=entities)],
+        slots={
+            "language": "zh", "ticket_open_early": True, "ticket_ref": "T-000777",
+            "requested_slot": "ticket_amount", "ticket_category": "security",
+            "ticket_title": "USDT 资产被盗（紧急）", **(slots or {}),
+        },
+        sender_id=SENDER,
+        active_loop={"name": "ticket_form"},
+    )
+
+
+def test_an_agent_who_joins_during_the_form_ends_it():
+    client = FakeHandoffClient(tickets={SENDER: ticket("assigned", "Alice")})
+    events, dispatcher = run_action(
+        ActionAgentJoined(client=client), during_the_form("agent_joined", [])
+    )
+    assert responses(dispatcher) == ["utter_agent_joined"]
+    assert events[0] == ActiveLoop(None)
+    slots = slot_sets(events[1:])
+    assert {name: slots[name] for name in FORM_CLEARED} == dict.fromkeys(FORM_CLEARED)
+    assert (slots["ticket_ref"], slots["handoff_active"]) == ("T-000777", True)
+
+
+def test_an_agents_reply_during_the_form_is_shown_and_ends_it():
+    client = FakeHandoffClient(messages={(SENDER, 42): AGENT_MESSAGE})
+    events, dispatcher = run_action(
+        ActionDeliverAgentMessage(client=client),
+        during_the_form("agent_message", [{"entity": "message_id", "value": 42}]),
+    )
+    assert dispatcher.messages[0]["custom"]["data"]["text"] == AGENT_MESSAGE["text"]
+    assert events[0] == ActiveLoop(None)
+    slots = slot_sets(events[1:])
+    assert {name: slots[name] for name in FORM_CLEARED} == dict.fromkeys(FORM_CLEARED)
+    assert slots["handoff_active"] is True
+    assert "ticket_ref" not in slots  # the urgent ticket's reference stays
+
+
+def test_an_agents_reply_that_cannot_be_shown_leaves_the_form():
+    client = FakeHandoffClient(messages={})
+    events, dispatcher = run_action(
+        ActionDeliverAgentMessage(client=client),
+        during_the_form("agent_message", [{"entity": "message_id", "value": 42}]),
+    )
+    assert (events, dispatcher.messages) == ([], [])
+
+
+def test_an_agent_who_has_not_taken_the_ticket_leaves_the_form():
+    client = FakeHandoffClient(tickets={SENDER: ticket("open")})
+    events, _ = run_action(ActionAgentJoined(client=client), during_the_form("agent_joined", []))
+    assert events == []
+
+
+def test_a_queued_urgent_ticket_arriving_during_its_questions_lets_them_go_on():
+    client = FakeHandoffClient(tickets={SENDER: ticket("open", ref="T-000888")})
+    events, dispatcher = run_action(
+        ActionTicketDelivered(client=client),
+        during_the_form("ticket_created", [], slots={"ticket_ref": None}),
+    )
+    assert responses(dispatcher) == ["utter_ticket_created"]
+    assert events == [SlotSet("ticket_ref", "T-000888")]
+
+
+def test_a_late_ticket_outside_an_urgent_form_hands_over():
+    client = FakeHandoffClient(tickets={SENDER: ticket("open", ref="T-000888")})
+    events, _ = run_action(
+        ActionTicketDelivered(client=client),
+        during_the_form("ticket_created", [], slots={"ticket_open_early": None}),
+    )
+    assert events == [SlotSet("ticket_ref", "T-000888"), SlotSet("handoff_active", True)]
 
 
 # --------------------------------------------------------------------------- ticket created

@@ -104,8 +104,9 @@ def required(problem: str | None, category: str | None = None, events=None) -> l
     )
 
 
-ALL_BUT_HASH_AND_ADDRESS = [
-    s for s in FORM_SLOTS if s not in ("ticket_tx_hash", "ticket_wallet_address")
+# An account problem (a login, say) needs no amount, hash or address.
+ACCOUNT_FIELDS = [
+    s for s in FORM_SLOTS if s not in ("ticket_amount", "ticket_tx_hash", "ticket_wallet_address")
 ]
 
 
@@ -117,8 +118,8 @@ def test_form_slots_match_the_domain():
     assert ValidateTicketForm().name() == "validate_ticket_form"
 
 
-def test_login_problem_needs_neither_hash_nor_address():
-    assert required("login_failed", "account") == ALL_BUT_HASH_AND_ADDRESS
+def test_login_problem_needs_neither_amount_nor_hash_nor_address():
+    assert required("login_failed", "account") == ACCOUNT_FIELDS
 
 
 def test_withdrawal_needs_hash_and_address():
@@ -130,14 +131,34 @@ def test_balance_mismatch_needs_the_address_only():
     assert "ticket_wallet_address" in required("balance_mismatch", "assets")
 
 
+@pytest.mark.parametrize(
+    ("problem", "category", "needed"),
+    [
+        ("withdrawal_failed", "assets", True),
+        ("deposit_not_received", "assets", True),
+        ("account_compromised", "security", True),
+        ("balance_mismatch", "assets", True),
+        ("login_failed", "account", False),
+        ("app_malfunction", "technical", False),
+        (None, "assets", True),
+        (None, "security", True),
+        (None, "account", False),
+        (None, None, False),
+    ],
+)
+def test_the_amount_is_asked_only_where_the_problem_needs_it(problem, category, needed):
+    events = form_history(problem) if problem in PROBLEM_TEXT else form_history(None)
+    assert ("ticket_amount" in required(problem, category, events=events)) is needed
+
+
 def test_problem_found_in_the_chat_when_the_slot_is_empty():
-    assert required(None, None, events=form_history("login_failed")) == ALL_BUT_HASH_AND_ADDRESS
+    assert required(None, None, events=form_history("login_failed")) == ACCOUNT_FIELDS
     assert required(None, None, events=form_history("withdrawal_failed")) == list(FORM_SLOTS)
 
 
 def test_without_a_problem_the_category_decides():
     assert required(None, "assets", events=form_history(None)) == list(FORM_SLOTS)
-    assert required(None, "account", events=form_history(None)) == ALL_BUT_HASH_AND_ADDRESS
+    assert required(None, "account", events=form_history(None)) == ACCOUNT_FIELDS
 
 
 def test_login_form_goes_from_email_straight_to_confirmation():
@@ -244,8 +265,20 @@ def test_vague_description_gets_the_follow_up_question(text):
 )
 def test_specific_description_is_accepted(text):
     events, dispatcher = validate("ticket_description", text)
-    assert events == [SlotSet("ticket_description", text)]
+    # The amount it names is kept too, so the form does not ask for it again.
+    assert events == [SlotSet("ticket_description", text), SlotSet("ticket_amount", "500 USDT")]
     assert dispatcher.messages == []
+
+
+def test_a_description_without_an_amount_leaves_the_amount_to_ask():
+    text = "昨天晚上9点提币一直显示处理中，到现在还没到账"
+    events, _ = validate("ticket_description", text)
+    assert events == [SlotSet("ticket_description", text)]
+
+
+def test_an_amount_already_given_is_not_replaced_by_the_descriptions():
+    events, _ = validate("ticket_description", SPECIFIC, slots={"ticket_amount": "480 USDT"})
+    assert events == [SlotSet("ticket_description", SPECIFIC)]
 
 
 def test_too_long_description_is_refused():
@@ -281,6 +314,63 @@ def test_time_is_cut_at_200_characters():
     text = "昨天晚上9点" + "，" * 300
     events, _ = validate("ticket_occurred_at", text)
     assert events == [SlotSet("ticket_occurred_at", text[:200])]
+
+
+# --------------------------------------------------------------------------- amount
+
+
+def test_a_withdrawal_form_asks_the_amount_right_after_the_time():
+    events, _ = validate("ticket_occurred_at", "昨天晚上9点", problem="balance_mismatch",
+                         slots={"ticket_title": "余额不对", "ticket_description": SPECIFIC})
+    assert events == [
+        SlotSet("ticket_occurred_at", "昨天晚上9点"),
+        SlotSet("requested_slot", "ticket_amount"),
+    ]
+
+
+def test_a_login_form_goes_from_the_time_to_the_email():
+    events, _ = validate("ticket_occurred_at", "今天早上", problem="login_failed",
+                         slots={"ticket_title": "无法登录", "ticket_description": SPECIFIC})
+    assert events == [
+        SlotSet("ticket_occurred_at", "今天早上"),
+        SlotSet("requested_slot", "ticket_email"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "language"),
+    [
+        ("500 USDT", "500 USDT", "zh"),
+        ("大概 500 USDT 吧", "500 USDT", "zh"),
+        ("0.5 ETH", "0.5 ETH", "en"),
+        ("about 1,200.50 USDC", "1200.5 USDC", "en"),
+    ],
+)
+def test_an_amount_with_its_asset_is_kept_as_the_matcher_reads_it(text, amount, language):
+    events, dispatcher = validate("ticket_amount", text, language=language)
+    assert slot_sets(events)["ticket_amount"] == amount
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("text", ["about 500", "五百多", "差不多 3000", "  两千   左右 "])
+def test_a_number_without_an_asset_is_kept_as_written(text):
+    events, dispatcher = validate("ticket_amount", text)
+    assert slot_sets(events)["ticket_amount"] == " ".join(text.split())
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("text", ["skip", "跳过", "不记得", "不记得了", "I don't remember"])
+def test_the_amount_can_be_skipped(text):
+    events, dispatcher = validate("ticket_amount", text)
+    assert slot_sets(events)["ticket_amount"] == fields.SKIPPED
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("text", ["banana", "很多钱", "a lot", "9" * 80 + " coins"])
+def test_no_amount_is_asked_again(text):
+    events, dispatcher = validate("ticket_amount", text)
+    assert slot_sets(events)["ticket_amount"] is None
+    assert responses(dispatcher) == ["utter_invalid_amount"]
 
 
 # --------------------------------------------------------------------------- transaction hash
@@ -464,6 +554,7 @@ FILLED = {
     "ticket_title": "USDT 提币失败（TRON）",
     "ticket_description": SPECIFIC,
     "ticket_occurred_at": "昨天晚上9点",
+    "ticket_amount": "500 USDT",
     "ticket_tx_hash": TX_HASH,
     "ticket_wallet_address": fields.SKIPPED,
     "ticket_email": None,
@@ -482,10 +573,22 @@ def test_summary_shows_every_field_and_a_dash_for_missing_ones():
         "title": "USDT 提币失败（TRON）",
         "description": SPECIFIC,
         "occurred_at": "昨天晚上9点",
+        "amount": "500 USDT",
         "tx_hash": TX_HASH,
         "address": "—",
         "email": "—",
     }
+
+
+def test_a_skipped_amount_shows_a_dash_and_can_be_changed_by_button():
+    tracker = make_tracker(
+        withdrawal_chat(), slots={"language": "en", **FILLED, "ticket_amount": fields.SKIPPED}
+    )
+    _, dispatcher = run_action(ActionAskTicketConfirmed(), tracker)
+    assert dispatcher.messages[0]["amount"] == "—"
+    for variation in domain()["responses"]["utter_ask_which_field"]:
+        payloads = [button["payload"] for button in variation.get("buttons") or []]
+        assert '/correct_ticket{"ticket_field": "ticket_amount"}' in payloads
 
 
 def test_summary_in_english_names_the_category_in_english():
@@ -500,7 +603,9 @@ def test_summary_without_category():
 
 
 @pytest.mark.parametrize(
-    "slot", ["ticket_occurred_at", "ticket_tx_hash", "ticket_wallet_address", "ticket_email"],
+    "slot",
+    ["ticket_occurred_at", "ticket_amount", "ticket_tx_hash", "ticket_wallet_address",
+     "ticket_email"],
 )
 def test_a_field_kept_as_skipped_stays_skipped_when_checked_again(slot):
     # The form checks filled fields again when it is re-opened after a refusal.

@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, timezone
 
 import base58
+import pytest
 
 from actions.conversation_summary import (
     MAX_TRANSCRIPT,
@@ -14,6 +15,7 @@ from actions.conversation_summary import (
     intents_seen,
     latest_problem,
     problem_messages,
+    self_help_for,
     self_help_given,
     transcript,
     user_turns,
@@ -150,3 +152,163 @@ def test_build_summary():
     assert summary["user_messages"] == 4  # the /affirm button is not something the user wrote
     assert summary["facts"]["tx_hash"] == [TX_HASH]
     assert summary["facts"]["amount"] == ["500 USDT"]
+
+
+# --------------------------------------------------------------------------- one problem per ticket
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "problem"),
+    [
+        ("USDT 提币三个小时了还没到账", "deposit_not_received", "withdrawal_failed"),
+        ("I tried to withdraw 500 USDT and it failed", "deposit_not_received",
+         "withdrawal_failed"),
+        ("充值的 USDT 一直没到账", "withdrawal_failed", "deposit_not_received"),
+        ("my deposit never arrived", "withdrawal_failed", "deposit_not_received"),
+        # Both words, or neither: the classifier's reading stands.
+        ("从交易所提币到钱包，钱包显示充值没到账", "deposit_not_received", "deposit_not_received"),
+        ("钱没到账", "withdrawal_failed", "withdrawal_failed"),
+        # Other problems are never turned into a direction.
+        ("提币页面打不开", "app_malfunction", "app_malfunction"),
+    ],
+)
+def test_latest_problem_follows_the_users_own_words_for_the_direction(text, intent, problem):
+    assert latest_problem([*user_turn(text, intent)]) == problem
+
+
+def mixed_chat() -> list[dict]:
+    return [
+        *user_turn("登录不了", "login_failed"),
+        *utter("utter_faq_login_failed", "请先检查网络……"),
+        *user_turn("还有，提币 500 USDT 一直没到账", "withdrawal_failed"),
+        *utter("utter_faq_withdrawal_failed", "请先在提币记录里查看状态……"),
+        *utter("utter_faq_network_fees", "手续费说明……"),
+        *user_turn("没解决", "deny"),
+    ]
+
+
+def test_the_summary_keeps_to_the_tickets_problem():
+    summary = build_summary(
+        mixed_chat(), reason="self_help_failed", language="zh", problem="withdrawal_failed"
+    )
+    assert summary["problem"] == "withdrawal_failed"
+    assert summary["self_help_given"] == ["utter_faq_withdrawal_failed"]
+    assert summary["other_problems"] == ["login_failed"]
+    assert summary["other_self_help"] == ["utter_faq_login_failed", "utter_faq_network_fees"]
+
+
+def test_the_tickets_problem_wins_over_the_latest_one():
+    summary = build_summary(
+        mixed_chat(), reason="requested_human", language="zh", problem="login_failed"
+    )
+    assert summary["problem"] == "login_failed"
+    assert summary["self_help_given"] == ["utter_faq_login_failed"]
+    assert summary["other_problems"] == ["withdrawal_failed"]
+    assert summary["other_self_help"] == [
+        "utter_faq_withdrawal_failed", "utter_faq_network_fees",
+    ]
+
+
+def test_without_a_problem_given_the_latest_one_is_the_tickets():
+    summary = build_summary(mixed_chat(), reason="requested_human", language="zh")
+    assert summary["problem"] == "withdrawal_failed"
+    assert summary["other_problems"] == ["login_failed"]
+
+
+def test_a_single_problem_has_no_other_problems_or_answers():
+    summary = build_summary(
+        withdrawal_chat(), reason="self_help_failed", language="zh", problem="withdrawal_failed"
+    )
+    assert "other_problems" not in summary
+    assert "other_self_help" not in summary
+
+
+def test_a_thefts_first_steps_are_its_self_help():
+    events = [
+        *user_turn("钱包被盗了，USDT 全被转走了", "account_compromised"),
+        *utter("utter_compromised_first_steps", "请立即……"),
+        *utter("utter_faq_withdrawal_failed", "提币说明……"),
+    ]
+    summary = build_summary(
+        events, reason="security", language="zh", problem="account_compromised"
+    )
+    assert summary["self_help_given"] == ["utter_compromised_first_steps"]
+    assert summary["other_self_help"] == ["utter_faq_withdrawal_failed"]
+    assert self_help_for("account_compromised") == {
+        "utter_faq_account_compromised", "utter_compromised_first_steps",
+    }
+    assert self_help_for("withdrawal_failed") == {"utter_faq_withdrawal_failed"}
+    assert self_help_for(None) == frozenset()
+
+
+def test_a_misread_direction_is_not_another_problem():
+    events = [
+        *user_turn("USDT 提币三个小时了还没到账", "deposit_not_received"),
+        *utter("utter_faq_deposit_not_received", "充值说明……"),
+    ]
+    summary = build_summary(events, reason="self_help_failed", language="zh")
+    assert summary["problem"] == "withdrawal_failed"
+    assert "other_problems" not in summary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "提币记录显示“已完成”，但是币安没收到",
+        "提币记录显示‘已完成’但没到账",
+        "The withdrawal shows \"Completed\" but Binance never got it",
+        "它显示「处理中」已经三个小时了",
+    ],
+)
+def test_a_status_the_user_quotes_is_never_the_error_shown(text):
+    events = [*user_turn(text, "withdrawal_failed")]
+    summary = build_summary(events, reason="requested_human", language="zh")
+    assert "error_message" not in summary["facts"]
+
+
+def test_a_real_error_next_to_a_status_is_kept():
+    events = [*user_turn("状态是“已完成”，但转账时提示「余额不足」", "transfer_failed")]
+    assert collect_facts(events)["error_message"] == ["余额不足"]
+
+
+# --------------------------------------------------------------------------- hash answers
+
+
+def asked(slot: str | None) -> dict:
+    return slot_event("requested_slot", slot)
+
+
+def test_lines_typed_while_the_form_asked_for_the_hash_say_so():
+    bare = secrets.token_hex(32)
+    events = [
+        *user_turn("提币没到账", "withdrawal_failed"),
+        asked("ticket_occurred_at"),
+        *utter("utter_ask_ticket_occurred_at", "什么时候？"),
+        *user_turn("昨天", "inform"),
+        asked("ticket_tx_hash"),
+        *utter("utter_ask_ticket_tx_hash", "请发交易哈希"),
+        *user_turn(bare, "inform"),
+        *utter("utter_invalid_tx_hash", "格式不对"),
+        *user_turn(TX_HASH, "inform"),
+        asked("ticket_wallet_address"),
+        *user_turn(TRON, "inform"),
+    ]
+    marked = [(line["text"], line.get("expecting_tx_hash")) for line in transcript(events)
+              if line["author"] == "user"]
+    assert marked == [
+        ("提币没到账", None), ("昨天", None), (bare, True), (TX_HASH, True), (TRON, None),
+    ]
+    # Only user lines carry the mark; bot lines never do.
+    assert all("expecting_tx_hash" not in line for line in transcript(events)
+               if line["author"] == "bot")
+
+
+def test_a_form_ended_while_asking_for_the_hash_stops_the_mark():
+    events = [
+        asked("ticket_tx_hash"),
+        *user_turn("算了", "cancel"),
+        {"event": "active_loop", "timestamp": 1.0, "name": None},
+        *user_turn("手续费怎么算", "fee_inquiry"),
+    ]
+    lines = transcript(events)
+    assert [line.get("expecting_tx_hash") for line in lines] == [True, None]

@@ -450,7 +450,6 @@ def test_separate_times_stay_separate():
         ("提币的时候报错 insufficient gas", "insufficient gas"),
         ("it says 'insufficient balance' but I have money", "insufficient balance"),
         ("The app shows \"Transaction failed\"", "Transaction failed"),
-        ("it shows ‘pending’ for hours", "pending"),
         ("error: nonce too low", "nonce too low"),
         ("Error message: execution reverted", "execution reverted"),
         ("the app says: transaction failed, what should I do", "transaction failed"),
@@ -468,6 +467,16 @@ def test_error_messages(text, message):
         "my friend said he sent it",
         "support said to wait",
         "it shows up as pending",
+        # A status is no error, quoted or after a cue: an agent must not read
+        # "Error shown: 已完成".
+        "it shows ‘pending’ for hours",
+        "显示‘已完成’但没到账",
+        "提币记录显示“已完成”，可是交易所没收到",
+        "显示「处理中」",
+        "状态：审核中",
+        "the app shows \"Completed\" but nothing arrived",
+        "it says 'success!' but my balance is the same",
+        "status: confirmed",
         "I don't know what's going on, it's been hours",
         "我的资产不显示了",
         "余额没有显示",
@@ -477,6 +486,18 @@ def test_error_messages(text, message):
 )
 def test_not_error_messages(text):
     assert facts_of(text, "error_message") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("显示“交易失败”", "交易失败"),
+        ("状态显示 failed", "failed"),
+        ("it says 'pending withdrawal limit exceeded'", "pending withdrawal limit exceeded"),
+    ],
+)
+def test_an_error_that_only_mentions_a_status_word_is_still_an_error(text, message):
+    assert facts_of(text, "error_message") == [message]
 
 
 def test_error_message_may_contain_other_facts():
@@ -525,7 +546,7 @@ def test_a_whole_chinese_message():
         ("amount", "2000 USDT"),
         ("asset", "USDT"),
         ("address", TRON_ADDRESS),
-        ("error_message", "处理中"),
+        # "处理中" is the withdrawal's status, not an error it showed.
     }
 
 

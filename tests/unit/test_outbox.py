@@ -9,12 +9,14 @@ import pytest
 
 from actions import outbox as outbox_module
 from actions import runtime
-from actions.handoff_client import HandoffCallFailed, HandoffUnavailable
+from actions.handoff_client import HandoffCallFailed, HandoffUnavailable, NoSuchTicket
 from actions.outbox import (
     BACKOFF_CAP_SECONDS,
+    BOT_MESSAGE,
     MESSAGE,
     RATING,
     TICKET,
+    TICKET_UPDATE,
     Outbox,
     OutboxFlusher,
     backoff_delay,
@@ -139,6 +141,70 @@ def test_flush_sends_a_queued_rating_by_conversation(outbox):
     client = FakeHandoffClient()
     assert flush(outbox, client) == 1
     assert client.ratings == [("conv-1", 4)]
+
+
+def test_flush_adds_queued_details_to_the_conversations_ticket(outbox):
+    details = {"amount": "500 USDT", "occurred_at_text": "昨天晚上9点"}
+    outbox.put(TICKET_UPDATE, "conv-1:m3:details", "conv-1", details)
+    client = FakeHandoffClient()
+    assert flush(outbox, client) == 1
+    assert client.updated == [("conv-1", details)]
+    assert client.created == [] and outbox.pending() == []
+
+
+def test_flush_adds_a_queued_bot_line_with_its_message_id(outbox):
+    outbox.put(BOT_MESSAGE, "conv-1:m4:warning", "conv-1",
+               {"text": "请不要发送助记词", "message_id": "m4:warning"})
+    client = FakeHandoffClient()
+    assert flush(outbox, client) == 1
+    assert client.bot_messages == [("conv-1", "请不要发送助记词", "m4:warning")]
+    assert outbox.pending() == []
+
+
+def test_an_urgent_ticket_goes_first_and_its_details_follow_in_order(outbox):
+    # Queued in this order while the service was down: the ticket, two answers, a warning.
+    outbox.put(MESSAGE, "conv-1:m2", "conv-1", {"text": "快帮帮我", "external_id": "m2"})
+    outbox.put(TICKET_UPDATE, "conv-1:m3:details", "conv-1", {"amount": "500 USDT"})
+    outbox.put(TICKET, "conv-1:m1", "conv-1", TICKET_PAYLOAD)
+    outbox.put(TICKET_UPDATE, "conv-1:m4:details", "conv-1", {"amount": "480 USDT"})
+    outbox.put(BOT_MESSAGE, "conv-1:m5:warning", "conv-1",
+               {"text": "warning", "message_id": "m5:warning"})
+    client = FakeHandoffClient()
+    assert flush(outbox, client) == 5
+    assert client.calls == [
+        ("create_ticket", "conv-1"),
+        ("relay_user_message", "conv-1"),
+        ("update_ticket", "conv-1"),
+        ("update_ticket", "conv-1"),
+        ("add_bot_message", "conv-1"),
+    ]
+    # The later answer is the one the ticket keeps.
+    assert [fields for _, fields in client.updated] == [
+        {"amount": "500 USDT"}, {"amount": "480 USDT"},
+    ]
+
+
+def test_details_wait_while_their_ticket_cannot_be_delivered(outbox):
+    outbox.put(TICKET, "conv-1:m1", "conv-1", TICKET_PAYLOAD)
+    outbox.put(TICKET_UPDATE, "conv-1:m3:details", "conv-1", {"amount": "500 USDT"})
+    outbox.put(BOT_MESSAGE, "conv-1:m4:warning", "conv-1", {"text": "w", "message_id": "x"})
+    outbox.put(TICKET_UPDATE, "conv-2:m3:details", "conv-2", {"amount": "1 BTC"})
+    client = FakeHandoffClient(create_errors=[HandoffUnavailable("503", status=503)])
+    assert flush(outbox, client, now=1000.0) == 1
+    assert client.updated == [("conv-2", {"amount": "1 BTC"})]
+    assert client.bot_messages == []
+    assert [e.key for e in outbox.pending()] == [
+        "conv-1:m1", "conv-1:m3:details", "conv-1:m4:warning",
+    ]
+
+
+def test_details_for_a_ticket_that_is_gone_are_a_dead_letter(outbox):
+    outbox.put(TICKET_UPDATE, "conv-1:m3:details", "conv-1", {"amount": "500 USDT"})
+    client = FakeHandoffClient(update_errors=[NoSuchTicket("/api/conversations/conv-1/ticket")])
+    assert flush(outbox, client) == 0
+    assert outbox.pending() == []
+    [dead] = outbox.dead_letters()
+    assert (dead.key, dead.kind, dead.status) == ("conv-1:m3:details", TICKET_UPDATE, 404)
 
 
 def test_service_still_down_keeps_everything_in_order(outbox):

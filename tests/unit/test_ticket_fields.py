@@ -104,6 +104,44 @@ def test_which_problems_need_hash_and_address(intent, category, tx_hash, address
     assert fields.needs_address(intent, category) is address
 
 
+@pytest.mark.parametrize(
+    ("intent", "category", "needed"),
+    [
+        ("withdrawal_failed", "assets", True),
+        ("deposit_not_received", "assets", True),
+        ("transfer_failed", "assets", True),
+        ("account_compromised", "security", True),
+        ("swap_failed", "trading", True),
+        ("trade_dispute", "trading", True),
+        ("login_failed", "account", False),
+        ("file_appeal", "policy", False),
+        # The problem decides over the category.
+        ("login_failed", "assets", False),
+        (None, "assets", True),
+        (None, "trading", True),
+        (None, "technical", False),
+        (None, None, False),
+    ],
+)
+def test_which_problems_need_the_amount(intent, category, needed):
+    assert fields.needs_amount(intent, category) is needed
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("500 USDT", "500 USDT"),
+        ("昨天提了 0.5 ETH", "0.5 ETH"),
+        ("先转了 100 USDT，又转了 200 USDT", "100 USDT"),
+        ("about 500", None),
+        ("banana", None),
+        ("", None),
+    ],
+)
+def test_amount_in(text, amount):
+    assert fields.amount_in(text) == amount
+
+
 # --------------------------------------------------------------------------- skip and time
 
 
@@ -147,6 +185,21 @@ def test_looks_like_time(text):
 @pytest.mark.parametrize("text", ["banana", "币安", "withdrawal", ""])
 def test_does_not_look_like_time(text):
     assert not fields.looks_like_time(text)
+
+
+def test_iso_time_reads_chinese_in_china_time():
+    moment = fields.iso_time("昨天晚上9点", "zh")
+    assert moment is not None and moment.endswith("T21:00:00+08:00")
+
+
+def test_iso_time_reads_english_in_utc():
+    moment = fields.iso_time("2024-05-03 14:30", "en")
+    assert moment == "2024-05-03T14:30:00+00:00"
+
+
+@pytest.mark.parametrize("text", [None, "", fields.SKIPPED, "banana"])
+def test_no_iso_time_without_a_readable_time(text):
+    assert fields.iso_time(text, "zh") is None
 
 
 # --------------------------------------------------------------------------- e-mail
@@ -210,6 +263,9 @@ def test_specificity_signals_name_what_is_concrete():
         ("钱包地址不对", "ticket_wallet_address"),
         ("wrong address", "ticket_wallet_address"),
         ("类别选错了", "ticket_category"),
+        ("金额写错了", "ticket_amount"),
+        ("the amount is wrong", "ticket_amount"),
+        ("数额不对", "ticket_amount"),
     ],
 )
 def test_field_named_in_words(text, slot):
@@ -231,7 +287,7 @@ def test_field_named_in_words_that_contain_another_fields_word(text, slot):
     assert fields.field_named_in(text) == slot
 
 
-@pytest.mark.parametrize("text", ["改一下", "that's not right", "", "the amount is wrong"])
+@pytest.mark.parametrize("text", ["改一下", "that's not right", "", "amounts of stuff"])
 def test_no_field_named(text):
     assert fields.field_named_in(text) is None
 
