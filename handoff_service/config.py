@@ -39,6 +39,12 @@ _SMTP_ONLY_VARIABLES = ("SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_SEC
 _SMTP_HOST_RE = re.compile(r"^[A-Za-z0-9._:-]{1,253}$", re.ASCII)
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
+# First-reply targets (minutes) per priority. Configuration, not a promise made
+# in code: HANDOFF_SLA_FIRST_REPLY_MINUTES overrides any of them.
+SLA_PRIORITIES = ("urgent", "high", "normal")
+DEFAULT_SLA_FIRST_REPLY_MINUTES = {"urgent": 5, "high": 15, "normal": 60}
+SLA_MAX_MINUTES = 7 * 24 * 60
+
 
 def default_widget_dir() -> Path:
     """The repository's reference chat widget: ``widget/`` beside the package's folder."""
@@ -70,6 +76,23 @@ class MailSettings:
     reply_delay_s: float = DEFAULT_EMAIL_REPLY_DELAY_S
     # The link back to the chat in e-mails; ``None``: the widget this service serves.
     chat_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """How soon each priority's ticket should get its first agent reply, in minutes."""
+
+    urgent: int = DEFAULT_SLA_FIRST_REPLY_MINUTES["urgent"]
+    high: int = DEFAULT_SLA_FIRST_REPLY_MINUTES["high"]
+    normal: int = DEFAULT_SLA_FIRST_REPLY_MINUTES["normal"]
+
+    def minutes(self, priority: str) -> int:
+        """The target of ``priority`` (a priority's value); an unknown one gets ``normal``'s."""
+        return int(getattr(self, priority)) if priority in SLA_PRIORITIES else self.normal
+
+    def as_seconds(self) -> dict[str, int]:
+        """``{priority: seconds}`` for every priority, as the console reads them."""
+        return {priority: self.minutes(priority) * 60 for priority in SLA_PRIORITIES}
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,8 @@ class Settings:
     tickets_per_hour: int = 5
     agent_calls_per_minute: int = 600
     anon_calls_per_minute: int = 60
+    # First-reply target per priority: the console's SLA display and ``sla_due_at``.
+    sla: SlaTargets = field(default_factory=SlaTargets)
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
@@ -176,6 +201,7 @@ class Settings:
             notify_max_backoff_s=float(
                 _int(env, "HANDOFF_NOTIFY_MAX_BACKOFF_S", 5, low=1, high=3600)
             ),
+            sla=sla_targets(env.get("HANDOFF_SLA_FIRST_REPLY_MINUTES") or ""),
             mail=mail_settings(env),
         )
 
@@ -275,6 +301,39 @@ def rate_limit_storage(url: str | None) -> str | None:
         )
     return url
 
+
+def sla_targets(raw: str) -> SlaTargets:
+    """First-reply targets from ``urgent=5,high=15,normal=60`` (minutes; any subset).
+
+    A priority left out keeps its default.
+
+    Raises:
+        ConfigError: an unknown priority, a repeated one, or minutes outside 1 to one week.
+    """
+    name = "HANDOFF_SLA_FIRST_REPLY_MINUTES"
+    targets = dict(DEFAULT_SLA_FIRST_REPLY_MINUTES)
+    given: set[str] = set()
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        priority, sep, minutes = (item.strip() for item in part.partition("="))
+        if not sep or priority not in SLA_PRIORITIES:
+            raise ConfigError(
+                f"{name} takes priority=minutes pairs such as urgent=5,high=15,normal=60 "
+                f"(priorities: {', '.join(SLA_PRIORITIES)}), got {part!r}"
+            )
+        if priority in given:
+            raise ConfigError(f"{name} gives {priority} twice")
+        if not minutes.isascii() or not minutes.isdigit():
+            raise ConfigError(f"{name}: {priority} must be whole minutes, got {minutes!r}")
+        value = int(minutes)
+        if not 1 <= value <= SLA_MAX_MINUTES:
+            raise ConfigError(
+                f"{name}: {priority} must be between 1 and {SLA_MAX_MINUTES} minutes, got {value}"
+            )
+        given.add(priority)
+        targets[priority] = value
+    return SlaTargets(**targets)
 
 
 def mail_settings(env: Mapping[str, str]) -> MailSettings:

@@ -17,7 +17,16 @@ class HandoffError(Exception):
 
 
 class TicketNotFound(HandoffError):
-    """No ticket (or conversation ticket) with that reference.  HTTP 404."""
+    """No ticket (or conversation ticket) with that reference.  HTTP 404.
+
+    ``code`` tells a caller which kind of absence it met: ``not_found`` (no
+    such ticket or message), ``no_open_ticket`` (the conversation has no
+    ticket that is open or assigned).
+    """
+
+    def __init__(self, detail: str, code: str = "not_found") -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 class TicketConflict(HandoffError):
@@ -34,6 +43,10 @@ class ValidationFailed(HandoffError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class NothingToUpdate(HandoffError):
+    """An update that names no field it could change.  HTTP 400."""
 
 
 class Unauthorized(HandoffError):

@@ -232,6 +232,8 @@ class Ticket(Base):
     chain = Column(String(32))
     occurred_at_text = Column(String(200))
     occurred_at = Column(UTCDateTime())
+    # The amount concerned as the user gave it ("500 USDT"): text, never parsed.
+    amount = Column(String(64))
     escalation_reason = Column(_enum(EscalationReason, "escalation_reason"), nullable=False)
     summary = Column(JSON)
     assignee_id = Column(Integer, ForeignKey("agents.id"))

@@ -148,7 +148,7 @@ def add_page_routes(app: Sanic, settings: Settings) -> None:
     widget_config = (
         f"window.WIDGET_CONFIG = Object.assign(window.WIDGET_CONFIG || {{}}, {served});\n"
     ).encode()
-    console_config = console_config_js()
+    console_config = console_config_js(settings.sla)
     headers = page_headers(settings)
 
     @app.get(CONSOLE_PREFIX, strict_slashes=True)

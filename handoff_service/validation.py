@@ -6,6 +6,12 @@ parsers before they touch the database. Each returns a clean value or raises
 loses control characters and any secret it holds (seed phrases, private keys:
 :func:`support_core.secret_guard.redact`); the parsers report which fields
 held one, so the audit trail can say so without keeping the secret.
+
+The chat channel has already redacted what the user typed, knowing what the
+bot had just asked. Redacting again here must not undo that judgement: a
+text sent with ``expecting_tx_hash`` (the answer to "what is the transaction
+hash?") is redacted with the same context, and placeholders the channel
+wrote ("[redacted private key]") are kept exactly as they are.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from handoff_service.errors import ValidationFailed
+from handoff_service.errors import NothingToUpdate, ValidationFailed
 from handoff_service.models import (
     MAX_ROW_ID,
     Author,
@@ -32,7 +38,7 @@ from handoff_service.repository import TicketFilters
 from handoff_service.times import parse_time
 from support_core.identifiers import is_conversation_id
 from support_core.patterns import EMAIL_MAX_CHARS, is_email
-from support_core.secret_guard import redact
+from support_core.secret_guard import PLACEHOLDERS, contains_placeholder, find_secrets, redact
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 4000
@@ -44,6 +50,13 @@ IDEMPOTENCY_KEY_MAX = 200
 EXTERNAL_ID_MAX = 200
 APP_USER_ID_MAX = 128
 AGENT_NAME_MAX = 64
+AMOUNT_MAX = 64
+HASH_MAX = 128
+ADDRESS_MAX = 128
+CHAIN_MAX = 32
+OCCURRED_AT_TEXT_MAX = 200
+BOT_MESSAGE_ID_MAX = 128
+EXPECTING_TX_HASH = "expecting_tx_hash"
 
 _AGENT_NAME_RE = re.compile(r"^[^\W_][\w .\-]*$")
 _ROW_ID_RE = re.compile(r"[0-9]{1,10}", re.ASCII)
@@ -59,8 +72,63 @@ def _strip_controls(text: str) -> str:
 
 
 def _redacted(text: str, *, expecting_tx_hash: bool = False) -> tuple[str, bool]:
-    result = redact(text, expecting_tx_hash=expecting_tx_hash)
-    return result.text, result.found
+    """``text`` without secrets, and whether one was found; earlier placeholders stay as written.
+
+    A placeholder is no secret and labels nothing, but it does show that the
+    user has been pasting secrets, and the guard may weigh that: the text is
+    scanned whole. Only if a secret found would reach into a placeholder is it
+    scanned again with the placeholders masked, so they are never rewritten.
+    """
+    if contains_placeholder(text) is None:
+        result = redact(text, expecting_tx_hash=expecting_tx_hash)
+        return result.text, result.found
+    spans = _placeholder_spans(text)
+    found = find_secrets(text, expecting_tx_hash=expecting_tx_hash)
+    if not any(m.start < end and start < m.end for m in found for start, end in spans):
+        result = redact(text, expecting_tx_hash=expecting_tx_hash)
+        return result.text, result.found
+    return _redacted_around(text, spans, expecting_tx_hash=expecting_tx_hash)
+
+
+def _placeholder_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for placeholder in PLACEHOLDERS:
+        start = text.find(placeholder)
+        while start >= 0:
+            spans.append((start, start + len(placeholder)))
+            start = text.find(placeholder, start + len(placeholder))
+    return sorted(spans)
+
+
+def _redacted_around(
+    text: str, spans: list[tuple[int, int]], *, expecting_tx_hash: bool
+) -> tuple[str, bool]:
+    # Each placeholder becomes, for the scan, a run of one character that is
+    # neither a letter, a digit nor a separator, of the placeholder's length:
+    # no secret can take it in, and distances to labels stay the same. It is
+    # put back afterwards, exactly as written.
+    spare = (chr(code) for code in range(0xE000, 0xF900) if chr(code) not in text)
+    pieces: list[str] = []
+    restore: list[tuple[str, str]] = []
+    cursor = 0
+    for start, end in spans:
+        if start < cursor:
+            continue
+        free = next(spare, None)
+        if free is None:
+            # Thousands of distinct private-use characters: scan it as it is.
+            result = redact(text, expecting_tx_hash=expecting_tx_hash)
+            return result.text, result.found
+        mask = free * (end - start)
+        pieces += [text[cursor:start], mask]
+        restore.append((mask, text[start:end]))
+        cursor = end
+    pieces.append(text[cursor:])
+    result = redact("".join(pieces), expecting_tx_hash=expecting_tx_hash)
+    clean = result.text
+    for mask, placeholder in restore:
+        clean = clean.replace(mask, placeholder, 1)
+    return clean, result.found
 
 
 class _Cleaner:
@@ -69,8 +137,10 @@ class _Cleaner:
     def __init__(self) -> None:
         self.redacted_fields: list[str] = []
 
-    def required(self, data: Mapping[str, Any], name: str, *, max_len: int) -> str:
-        value = self.optional(data, name, max_len=max_len)
+    def required(
+        self, data: Mapping[str, Any], name: str, *, max_len: int, expecting_tx_hash: bool = False
+    ) -> str:
+        value = self.optional(data, name, max_len=max_len, expecting_tx_hash=expecting_tx_hash)
         if value is None:
             raise ValidationFailed(name, f"{name} is required and must not be empty")
         return value
@@ -202,6 +272,43 @@ def _app_user_id(raw: Any) -> str | None:
     return raw
 
 
+# ---------------------------------------------------------------- a ticket's details
+
+# The free-text details of a ticket, as creation and updates take them:
+# (field, longest value, redacted as the answer to "what is the hash?").
+_DETAIL_TEXTS = (
+    ("contact_email", EMAIL_MAX_CHARS, False),
+    ("tx_hash", HASH_MAX, True),
+    ("wallet_address", ADDRESS_MAX, False),
+    ("chain", CHAIN_MAX, False),
+    ("occurred_at_text", OCCURRED_AT_TEXT_MAX, False),
+    ("amount", AMOUNT_MAX, False),
+)
+
+
+def _details(clean: _Cleaner, data: Mapping[str, Any]) -> dict[str, str | None]:
+    """The detail texts of ``data``, each ``None`` when absent, null or blank."""
+    values: dict[str, str | None] = {}
+    for name, max_len, hashy in _DETAIL_TEXTS:
+        values[name] = clean.optional(data, name, max_len=max_len, expecting_tx_hash=hashy)
+    email = values["contact_email"]
+    # The rule the bot's ticket form applies, so what it accepts is what is stored.
+    if email is not None and not is_email(email):
+        raise ValidationFailed(
+            "contact_email", "contact_email does not look like an e-mail address"
+        )
+    return values
+
+
+def _expecting_tx_hash(raw: Any, name: str = EXPECTING_TX_HASH) -> bool:
+    """The optional flag saying a text answers "what is the transaction hash?"."""
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        raise ValidationFailed(name, f"{name} must be true or false")
+    return raw
+
+
 # ---------------------------------------------------------------- a new ticket
 
 
@@ -230,6 +337,7 @@ class TicketDraft:
     chain: str | None = None
     occurred_at_text: str | None = None
     occurred_at: datetime | None = None
+    amount: str | None = None
     summary: dict[str, Any] | None = None
     transcript: tuple[TranscriptItem, ...] = ()
     app_user_id: str | None = None
@@ -249,18 +357,9 @@ def parse_ticket_draft(payload: Mapping[str, Any]) -> TicketDraft:
     reason = _required_enum(EscalationReason, "escalation_reason", payload.get("escalation_reason"))
     title = clean.required(payload, "title", max_len=TITLE_MAX)
     description = clean.required(payload, "description", max_len=DESCRIPTION_MAX)
-    email = clean.optional(payload, "contact_email", max_len=EMAIL_MAX_CHARS)
-    # The rule the bot's ticket form applies, so what it accepts is what is stored.
-    if email is not None and not is_email(email):
-        raise ValidationFailed(
-            "contact_email", "contact_email does not look like an e-mail address"
-        )
-    tx_hash = clean.optional(payload, "tx_hash", max_len=128, expecting_tx_hash=True)
-    address = clean.optional(payload, "wallet_address", max_len=128)
-    chain = clean.optional(payload, "chain", max_len=32)
-    occurred_text = clean.optional(payload, "occurred_at_text", max_len=200)
+    details = _details(clean, payload)
     occurred_at = parse_time("occurred_at", payload.get("occurred_at")) or _time_in_text(
-        occurred_text
+        details["occurred_at_text"]
     )
     summary = _parse_summary(clean, payload.get("summary"))
     transcript = _parse_transcript(clean, payload.get("transcript"))
@@ -272,16 +371,12 @@ def parse_ticket_draft(payload: Mapping[str, Any]) -> TicketDraft:
         description=description,
         language=language,
         escalation_reason=reason,
-        contact_email=email,
-        tx_hash=tx_hash,
-        wallet_address=address,
-        chain=chain,
-        occurred_at_text=occurred_text,
         occurred_at=occurred_at,
         summary=summary,
         transcript=transcript,
         app_user_id=app_user_id,
         redacted_fields=tuple(clean.redacted_fields),
+        **details,
     )
 
 
@@ -319,8 +414,13 @@ def _parse_transcript(clean: _Cleaner, raw: Any) -> tuple[TranscriptItem, ...]:
         author = _enum_value(Author, f"{where}.author", item.get("author"))
         if author not in (Author.USER, Author.BOT):
             raise ValidationFailed(f"{where}.author", f"{where}.author must be user or bot")
+        # The user's answer to "what is the transaction hash?" is judged as
+        # the channel judged it; the bot's own lines never hold a hash answer.
+        hashy = _expecting_tx_hash(item.get(EXPECTING_TX_HASH), f"{where}.{EXPECTING_TX_HASH}")
         try:
-            text = clean.required(item, "text", max_len=MESSAGE_MAX)
+            text = clean.required(
+                item, "text", max_len=MESSAGE_MAX, expecting_tx_hash=hashy and author is Author.USER
+            )
         except ValidationFailed as exc:
             raise ValidationFailed(f"{where}.text", f"{where}.{exc.detail}") from None
         at = parse_time(f"{where}.at", item.get("at"))
@@ -330,13 +430,83 @@ def _parse_transcript(clean: _Cleaner, raw: Any) -> tuple[TranscriptItem, ...]:
     return tuple(items)
 
 
+# ---------------------------------------------------------------- updating a ticket
+
+# What an update may change, in this order in the audit trail and the API docs.
+UPDATABLE_FIELDS = (
+    "title",
+    "description",
+    "contact_email",
+    "tx_hash",
+    "wallet_address",
+    "chain",
+    "occurred_at_text",
+    "occurred_at",
+    "amount",
+    "summary",
+)
+
+
+@dataclass(frozen=True)
+class TicketUpdate:
+    """A validated, redacted change of a ticket's details: column -> new value."""
+
+    values: dict[str, Any]
+    redacted_fields: tuple[str, ...] = ()
+
+
+def parse_ticket_update(payload: Mapping[str, Any]) -> TicketUpdate:
+    """Validate and redact an update of an open ticket's details.
+
+    Every field is checked as on creation. A field that is absent, null or
+    blank is not changed (an update never empties a field). ``occurred_at_text``
+    without ``occurred_at`` also replaces ``occurred_at`` with the time the text
+    names in ISO 8601, or with none, so the two never disagree. Other keys are
+    ignored.
+
+    Raises:
+        ValidationFailed: the first malformed field.
+        NothingToUpdate: no field of :data:`UPDATABLE_FIELDS` with a value.
+    """
+    clean = _Cleaner()
+    given: dict[str, Any] = {
+        "title": clean.optional(payload, "title", max_len=TITLE_MAX),
+        "description": clean.optional(payload, "description", max_len=DESCRIPTION_MAX),
+        **_details(clean, payload),
+    }
+    occurred_at = parse_time("occurred_at", payload.get("occurred_at"))
+    if occurred_at is not None:
+        given["occurred_at"] = occurred_at
+    elif given["occurred_at_text"] is not None:
+        given["occurred_at"] = _time_in_text(given["occurred_at_text"])
+    given["summary"] = _parse_summary(clean, payload.get("summary"))
+    values = {
+        name: given[name]
+        for name in UPDATABLE_FIELDS
+        if given.get(name) is not None or (name == "occurred_at" and name in given)
+    }
+    if not values:
+        raise NothingToUpdate(
+            "send at least one of these fields with a value: " + ", ".join(UPDATABLE_FIELDS)
+        )
+    return TicketUpdate(values, tuple(clean.redacted_fields))
+
+
 # ---------------------------------------------------------------- other requests
 
 
-def parse_message_text(raw: Any) -> tuple[str, bool]:
-    """Validate and redact one chat message; returns the text and whether a secret was removed."""
+def parse_message_text(raw: Any, expecting_tx_hash: Any = None) -> tuple[str, bool]:
+    """Validate and redact one chat message; returns the text and whether a secret was removed.
+
+    ``expecting_tx_hash`` (JSON true, false or absent) says the message answers
+    "what is the transaction hash?": a bare 64-hex string in it is that hash.
+
+    Raises:
+        ValidationFailed: empty or too long text, or a flag that is not a boolean.
+    """
+    hashy = _expecting_tx_hash(expecting_tx_hash)
     clean = _Cleaner()
-    text = clean.required({"text": raw}, "text", max_len=MESSAGE_MAX)
+    text = clean.required({"text": raw}, "text", max_len=MESSAGE_MAX, expecting_tx_hash=hashy)
     return text, bool(clean.redacted_fields)
 
 

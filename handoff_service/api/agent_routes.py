@@ -7,7 +7,7 @@ from sanic.response import HTTPResponse
 
 from handoff_service.api.auth import require_agent
 from handoff_service.api.body import json_body
-from handoff_service.api.context import now, service, unit_of_work
+from handoff_service.api.context import now, service, sla_targets, unit_of_work
 from handoff_service.api.query import int_arg, optional_int_arg, time_arg
 from handoff_service.api.responses import reply
 from handoff_service.api.serializers import change_json, message_json, ticket_brief, ticket_full
@@ -32,10 +32,10 @@ def add_agent_routes(bp: Blueprint) -> None:
         )
         limit = int_arg(request, "limit", settings.default_page_size, 1, settings.max_page_size)
         page = service(request).list_tickets(filters, limit, request.args.get("cursor"))
-        moment = now(request)
+        moment, sla = now(request), sla_targets(request)
         return reply(
             {
-                "tickets": [ticket_brief(t, moment) for t in page.tickets],
+                "tickets": [ticket_brief(t, moment, sla) for t in page.tickets],
                 "next_cursor": page.next_cursor,
             }
         )
@@ -46,7 +46,7 @@ def add_agent_routes(bp: Blueprint) -> None:
         require_agent(request)
         use_cases = service(request)
         ticket = use_cases.get_ticket(ref)
-        body = ticket_full(ticket, now(request))
+        body = ticket_full(ticket, now(request), sla_targets(request))
         body["messages"] = [message_json(m) for m in use_cases.messages(ref)]
         return reply(body)
 
@@ -67,7 +67,7 @@ def add_agent_routes(bp: Blueprint) -> None:
     def claim(request: Request, ref: str) -> HTTPResponse:
         agent = require_agent(request)
         ticket, _newly = service(request).claim(ref, agent)
-        return reply(ticket_full(ticket, now(request)))
+        return reply(ticket_full(ticket, now(request), sla_targets(request)))
 
     @bp.post("/tickets/<ref:str>/messages")
     @unit_of_work
@@ -82,14 +82,14 @@ def add_agent_routes(bp: Blueprint) -> None:
     def resolve(request: Request, ref: str) -> HTTPResponse:
         agent = require_agent(request)
         ticket = service(request).resolve(ref, agent)
-        return reply(ticket_full(ticket, now(request)))
+        return reply(ticket_full(ticket, now(request), sla_targets(request)))
 
     @bp.post("/tickets/<ref:str>/close")
     @unit_of_work
     def close(request: Request, ref: str) -> HTTPResponse:
         agent = require_agent(request)
         ticket = service(request).close(ref, agent)
-        return reply(ticket_full(ticket, now(request)))
+        return reply(ticket_full(ticket, now(request), sla_targets(request)))
 
     @bp.get("/me")
     @unit_of_work

@@ -1,4 +1,4 @@
-"""Reading a request's JSON body: strict JSON, bounded depth, an object at the top."""
+"""Reading a request's JSON body: strict JSON, bounded depth, unique keys, an object at the top."""
 
 from __future__ import annotations
 
@@ -16,6 +16,23 @@ BODY_MAX_DEPTH = 32
 
 class BadJson(Exception):
     """The request body is not valid JSON.  HTTP 400."""
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python keeps the last of two equal keys, other parsers the first: a body
+    # that says a field twice has no one meaning, so it is refused.
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _RepeatedKey(key)
+        data[key] = value
+    return data
 
 
 def _no_constants(name: str) -> Any:
@@ -49,13 +66,22 @@ def json_body(request: Request) -> dict[str, Any]:
 
     Raises:
         BadJson: empty, not UTF-8, not JSON, NaN or infinite numbers, or too deep.
-        ValidationFailed: valid JSON, but not an object.
+        ValidationFailed: valid JSON, but not an object, or an object with a key
+            given twice (the field named is that key).
     """
     raw = request.body or b""
     if not raw.strip():
         raise BadJson("the request body is empty; send a JSON object")
     try:
-        data = json.loads(raw, parse_constant=_no_constants, parse_float=_finite_float)
+        data = json.loads(
+            raw,
+            parse_constant=_no_constants,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
+    except _RepeatedKey as exc:
+        name = exc.key[:64]
+        raise ValidationFailed(name, f"{name} is given more than once") from None
     except UnicodeDecodeError:
         raise BadJson("the request body is not UTF-8") from None
     except json.JSONDecodeError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 from sanic import Request
 from sanic.response import HTTPResponse
 
+from handoff_service.config import SlaTargets
 from handoff_service.rate_limiting import rate_limits
 from handoff_service.services import HandoffService, TicketQuota
 
@@ -50,6 +51,11 @@ def service(request: Request) -> HandoffService:
 def now(request: Request) -> datetime:
     """The app's current time (tests fix the clock)."""
     return request.app.ctx.clock()  # type: ignore[no-any-return]
+
+
+def sla_targets(request: Request) -> SlaTargets:
+    """The app's first-reply targets per priority."""
+    return request.app.ctx.settings.sla  # type: ignore[no-any-return]
 
 
 def ticket_quota(request: Request) -> TicketQuota:

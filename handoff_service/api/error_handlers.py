@@ -7,8 +7,9 @@ ValidationFailed       422   ``validation_failed`` (with ``field``)
 Unauthorized           401   ``unauthorized`` (``WWW-Authenticate``)
 RateLimited            429   ``rate_limited`` (``Retry-After``)
 Forbidden              403   ``forbidden``
-TicketNotFound         404   ``not_found``
+TicketNotFound         404   ``not_found``, or its own code (``no_open_ticket``)
 TicketConflict         409   the conflict's own code
+NothingToUpdate        400   ``nothing_to_update``
 BadJson                400   ``bad_json``
 PayloadTooLarge        413   ``body_too_large``
 OperationalError       503   ``database_unavailable``
@@ -28,6 +29,7 @@ from handoff_service.api.body import BadJson
 from handoff_service.api.responses import error
 from handoff_service.errors import (
     Forbidden,
+    NothingToUpdate,
     RateLimited,
     TicketConflict,
     TicketNotFound,
@@ -65,7 +67,11 @@ def register_error_handlers(app: Sanic) -> None:
 
     @app.exception(TicketNotFound)
     async def not_found(_request: Request, exc: TicketNotFound) -> HTTPResponse:
-        return error(404, "not_found", exc.detail)
+        return error(404, exc.code, exc.detail)
+
+    @app.exception(NothingToUpdate)
+    async def nothing_to_update(_request: Request, exc: NothingToUpdate) -> HTTPResponse:
+        return error(400, "nothing_to_update", exc.detail)
 
     @app.exception(TicketConflict)
     async def conflict(_request: Request, exc: TicketConflict) -> HTTPResponse:

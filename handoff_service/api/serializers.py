@@ -10,8 +10,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from handoff_service.config import SlaTargets
 from handoff_service.models import Message, Ticket
-from handoff_service.services import TicketChange, waiting_seconds
+from handoff_service.services import TicketChange, first_reply_due, waiting_seconds
 from handoff_service.times import format_time
 
 
@@ -20,8 +21,12 @@ def _value(member: Any) -> Any:
     return member.value if isinstance(member, Enum) else member
 
 
-def ticket_brief(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """The queue view of a ticket: what an agent needs to pick the next one."""
+def ticket_brief(ticket: Ticket, now: datetime, sla: SlaTargets) -> dict[str, Any]:
+    """The queue view of a ticket: what an agent needs to pick the next one.
+
+    ``sla_due_at`` is when the first agent reply is due (``sla``, the
+    configured targets); it stays on the ticket after the reply came.
+    """
     return {
         "ref": ticket.ref,
         "conversation_id": ticket.conversation_id,
@@ -35,13 +40,14 @@ def ticket_brief(ticket: Ticket, now: datetime) -> dict[str, Any]:
         "updated_at": format_time(ticket.updated_at),
         "first_agent_reply_at": format_time(ticket.first_agent_reply_at),
         "waiting_seconds": waiting_seconds(ticket, now),
+        "sla_due_at": format_time(first_reply_due(ticket, sla)),
     }
 
 
-def ticket_full(ticket: Ticket, now: datetime) -> dict[str, Any]:
+def ticket_full(ticket: Ticket, now: datetime, sla: SlaTargets) -> dict[str, Any]:
     """Every field of a ticket."""
     return {
-        **ticket_brief(ticket, now),
+        **ticket_brief(ticket, now, sla),
         "description": ticket.description,
         "contact_email": ticket.contact_email,
         "tx_hash": ticket.tx_hash,
@@ -49,6 +55,7 @@ def ticket_full(ticket: Ticket, now: datetime) -> dict[str, Any]:
         "chain": ticket.chain,
         "occurred_at_text": ticket.occurred_at_text,
         "occurred_at": format_time(ticket.occurred_at),
+        "amount": ticket.amount,
         "escalation_reason": _value(ticket.escalation_reason),
         "summary": ticket.summary,
         "resolved_at": format_time(ticket.resolved_at),
@@ -83,5 +90,8 @@ def change_json(change: TicketChange) -> dict[str, Any]:
     return {
         "ref": change.ref,
         "status": change.status,
+        "priority": change.priority,
+        "category": change.category,
+        "language": change.language,
         "updated_at": format_time(change.updated_at),
     }

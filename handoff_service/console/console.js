@@ -3,9 +3,10 @@
  *
  * Talks to the JSON API under /api with the agent's bearer token (kept in
  * sessionStorage, so it is gone when the tab closes). Live updates by polling:
- * /api/events every second (the queue is fetched again when a ticket changed,
- * and in full every few seconds in case a change was committed out of order),
- * and the open ticket's /messages?after_id= every half second.
+ * /api/events every half second (the queue is fetched again when a ticket
+ * changed, so a new urgent ticket shows within a second, and in full every few
+ * seconds in case a change was committed out of order), and the open ticket's
+ * /messages?after_id= every half second.
  *
  * Every piece of text that comes from the API (user, bot and agent messages,
  * titles, summary facts, names) is put into the page with textContent, never
@@ -15,20 +16,25 @@
   "use strict";
 
   var TOKEN_KEY = "handoff-console-token";
-  var EVENTS_EVERY_MS = 1000;
+  var EVENTS_EVERY_MS = 500;
   var MESSAGES_EVERY_MS = 500;
   var QUEUE_RESYNC_MS = 5000;
+  // Activity on tickets already shown refetches the queue and the open ticket
+  // at most this often, which keeps an agent well inside the service's
+  // per-agent allowance; a new urgent ticket is fetched at once.
+  var REFETCH_GAP_MS = 1000;
   var MESSAGES_RESYNC_MS = 10000;
   var EVENTS_PAGE = 100;
   var MAX_QUEUE_PAGES = 10;
   var PRIORITY_RANK = { urgent: 0, high: 1, normal: 2 };
-  // First-reply targets (seconds): past half of it the clock turns amber, past it red.
-  var SLA_TARGET = { urgent: 5 * 60, high: 15 * 60, normal: 60 * 60 };
 
-  // The categories and escalation reasons are the service's (config.js, served
-  // with this page), so a category added there needs no edit here.
+  // The categories, escalation reasons and first-reply targets are the
+  // service's (config.js, served with this page), so a category added there or
+  // a target changed in its settings needs no edit here.
   var CONFIG = window.CONSOLE_CONFIG || {};
   var CATEGORIES = CONFIG.categories || [];
+  // First-reply targets (seconds): past half of it the clock turns amber, past it red.
+  var SLA_TARGET = CONFIG.slaFirstReplySeconds || { urgent: 5 * 60, high: 15 * 60, normal: 60 * 60 };
 
   function labelsOf(choices) {
     var labels = {};
@@ -71,6 +77,16 @@
     if (!iso) return "";
     var date = new Date(iso);
     return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+  }
+
+  /** A span in words for the SLA line: "12 min", "1 h 5 min"; ``up`` rounds up. */
+  function formatMinutes(seconds, up) {
+    var minutes = up ? Math.ceil(seconds / 60) : Math.floor(seconds / 60);
+    if (minutes < 1) return "<1 min";
+    if (minutes < 60) return minutes + " min";
+    var h = Math.floor(minutes / 60);
+    var m = minutes % 60;
+    return h + " h" + (m ? " " + m + " min" : "");
   }
 
   function formatDuration(seconds) {
@@ -183,6 +199,23 @@
     status.textContent = online ? "Live" : "Service unreachable, retrying…";
   }
 
+  /** ``run`` at most once per ``gap`` ms; a call inside the gap runs once at its end, ``now`` at once. */
+  function throttle(run, gap) {
+    var last = 0;
+    var timer = null;
+    function go() {
+      if (timer) window.clearTimeout(timer);
+      timer = null;
+      last = Date.now();
+      return run();
+    }
+    return function (now) {
+      if (now || Date.now() - last >= gap) return go();
+      if (!timer) timer = window.setTimeout(go, last + gap - Date.now());
+      return null;
+    };
+  }
+
   /** Run ``step`` (returning a promise) every ``delay`` ms while ``owner`` is signed in. */
   function every(owner, delay, step) {
     function tick() {
@@ -278,6 +311,21 @@
 
   // ------------------------------------------------------------------- events
 
+  var queueSoon = throttle(function () { return refreshQueue(); }, REFETCH_GAP_MS);
+  var ticketSoon = throttle(function () { return refreshTicket(); }, REFETCH_GAP_MS);
+
+  /** Whether ``change`` is a ticket the queue, as filtered, should show but does not yet. */
+  function missingFromQueue(change) {
+    var f = filters();
+    var status = f.status === "active" ? change.status === "open" || change.status === "assigned"
+      : f.status === "all" || f.status === change.status;
+    if (!status || (f.category && f.category !== change.category) ||
+        (f.language && f.language !== change.language)) {
+      return false;
+    }
+    return !tickets.some(function (t) { return t.ref === change.ref && t.status === change.status; });
+  }
+
   function pollEvents(owner) {
     var path = "/api/events";
     if (owner.cursor) path += "?after=" + encodeURIComponent(owner.cursor);
@@ -286,9 +334,11 @@
       var changes = data.changes || [];
       if (data.cursor) owner.cursor = data.cursor;
       if (!changes.length) return null;
-      refreshQueue();
+      queueSoon(changes.some(function (c) {
+        return c.priority === "urgent" && missingFromQueue(c);
+      }));
       if (current && changes.some(function (c) { return c.ref === current.ref; })) {
-        refreshTicket();
+        ticketSoon(false);
       }
       // A full page means there is more to read: catch up at once.
       return changes.length >= EVENTS_PAGE ? pollEvents(owner) : null;
@@ -419,6 +469,10 @@
     top.appendChild(priority);
     top.appendChild(clock);
     button.appendChild(top);
+    var due = el("span", "sla-due");
+    due.setAttribute("data-testid", "sla-due");
+    due.setAttribute("data-priority", ticket.priority || "");
+    button.appendChild(due);
     button.appendChild(el("span", "queue-item__title", ticket.title || "(no title)"));
     var meta = [label("category", ticket.category), ticket.status, ticket.language];
     if (ticket.assignee) meta.push("→ " + ticket.assignee);
@@ -437,11 +491,15 @@
     return !ticket.first_agent_reply_at && (ticket.status === "open" || ticket.status === "assigned");
   }
 
+  function slaTarget(ticket) {
+    return Number(SLA_TARGET[ticket.priority] || SLA_TARGET.normal) || 3600;
+  }
+
   function setClock(node, ticket, fetchedAt) {
     var running = clockRunning(ticket);
     var base = Number(ticket.waiting_seconds) || 0;
     var seconds = running ? base + (Date.now() - fetchedAt) / 1000 : base;
-    var target = SLA_TARGET[ticket.priority] || SLA_TARGET.normal;
+    var target = slaTarget(ticket);
     node.textContent = formatDuration(seconds);
     node.setAttribute("data-seconds", String(Math.floor(seconds)));
     node.setAttribute("data-running", running ? "true" : "false");
@@ -449,15 +507,48 @@
     node.title = running
       ? "Waiting for a first agent reply (target " + formatDuration(target) + ")"
       : "Time to the first agent reply";
+    return seconds;
+  }
+
+  /** "first reply due in 12 min" / "overdue by 3 min", and how it went once replied. */
+  function setDue(node, ticket, seconds) {
+    var target = slaTarget(ticket);
+    var left = target - seconds;
+    var state;
+    var text;
+    if (clockRunning(ticket)) {
+      state = left > 0 ? "due" : "overdue";
+      text = left > 0 ? "first reply due in " + formatMinutes(left, true)
+        : "overdue by " + formatMinutes(-left, false);
+    } else if (ticket.first_agent_reply_at) {
+      state = left >= 0 ? "met" : "missed";
+      text = left >= 0 ? "first reply after " + formatMinutes(seconds, false)
+        : "first reply " + formatMinutes(-left, false) + " late";
+    } else {
+      state = "none";
+      text = "no agent reply";
+    }
+    node.textContent = text;
+    node.setAttribute("data-state", state);
+    node.setAttribute("data-priority", ticket.priority || "");
+    node.title = "First-reply target for " + (ticket.priority || "normal") + " tickets: " +
+      formatMinutes(target, true) + (ticket.sla_due_at ? " (due " + formatTime(ticket.sla_due_at) + ")" : "");
   }
 
   function tickClocks() {
     tickets.forEach(function (ticket) {
       var item = queueItems[ticket.ref];
       var clock = item && item.querySelector("[data-testid=sla-clock]");
-      if (clock) setClock(clock, ticket, ticketsFetchedAt);
+      var due = item && item.querySelector("[data-testid=sla-due]");
+      if (clock) {
+        var seconds = setClock(clock, ticket, ticketsFetchedAt);
+        if (due) setDue(due, ticket, seconds);
+      }
     });
-    if (current && current.ticket) setClock($("ticket-sla"), current.ticket, current.fetchedAt);
+    if (current && current.ticket) {
+      var shown = setClock($("ticket-sla"), current.ticket, current.fetchedAt);
+      setDue($("ticket-sla-due"), current.ticket, shown);
+    }
   }
 
   // ------------------------------------------------------------------- ticket
@@ -539,8 +630,19 @@
     return "";
   }
 
+  /** An intent or response name as words: "utter_faq_fees" -> "fees". */
   function selfHelpLabel(name) {
     return String(name).replace(/^utter_(faq_)?/, "").replace(/_/g, " ");
+  }
+
+  function namesOf(values) {
+    if (!Array.isArray(values)) return [];
+    var seen = {};
+    return values.filter(function (value) {
+      if (value == null || value === "" || seen[value]) return false;
+      seen[value] = true;
+      return true;
+    }).map(selfHelpLabel);
   }
 
   function renderSummary(t) {
@@ -549,32 +651,40 @@
     var summary = t.summary || {};
     var occurred = firstOf(t.occurred_at_text, facts(t, "time"));
     if (t.occurred_at) occurred += (occurred ? " · " : "") + formatTime(t.occurred_at);
+    var problem = summary.problem ? selfHelpLabel(summary.problem) : "";
+    // Other problems the user raised, not the one above.
+    var others = namesOf(summary.other_problems).filter(function (name) {
+      return name !== problem;
+    });
+    var OPTIONAL = true;
+    // [field, label, value, class, shown only with a value]
     var rows = [
       ["category", "Category", label("category", t.category)],
       ["priority", "Priority", t.priority],
       ["title", "Title", t.title],
+      ["problem", "Problem", problem],
+      ["other_problems", "Also mentioned", others.join(", "), null, OPTIONAL],
+      ["self_help", "Self-help given", namesOf(summary.self_help_given).join(", ") || "none"],
       ["description", "Description", t.description],
-      ["amount", "Amount", firstOf(facts(t, "amount"))],
+      ["amount", "Amount", firstOf(t.amount, facts(t, "amount"))],
       ["asset", "Asset", firstOf(facts(t, "asset"))],
       ["network", "Network", firstOf(t.chain, facts(t, "network"))],
       ["tx_hash", "Tx hash", firstOf(t.tx_hash, facts(t, "tx_hash")), "mono"],
       ["address", "Wallet address", firstOf(t.wallet_address, facts(t, "address")), "mono"],
       ["time", "When", occurred],
-      ["error", "Error shown", firstOf(facts(t, "error_message"))],
+      ["error", "Error shown", firstOf(facts(t, "error_message")), null, OPTIONAL],
       ["language", "Language", label("language", t.language)],
       ["email", "Contact e-mail", t.contact_email],
       ["app_user", "App user id", t.app_user_id, "mono"],
       ["reason", "Escalation", label("reason", t.escalation_reason || summary.escalation_reason)],
-      ["self_help", "Self-help given",
-        (summary.self_help_given || []).map(selfHelpLabel).join(", ") || "none"],
-      ["problem", "Detected problem", summary.problem ? selfHelpLabel(summary.problem) : ""],
       ["created", "Created", formatTime(t.created_at)],
       ["conversation", "Conversation", t.conversation_id, "mono"]
     ];
     rows.forEach(function (row) {
+      var empty = row[2] == null || row[2] === "";
+      if (empty && row[4]) return; // a row that would only say "—"
       var dt = el("dt", null, row[1]);
-      var value = row[2] == null || row[2] === "" ? "—" : String(row[2]);
-      var dd = el("dd", row[3] || null, value);
+      var dd = el("dd", row[3] || null, empty ? "—" : String(row[2]));
       dd.setAttribute("data-field", row[0]);
       card.appendChild(dt);
       card.appendChild(dd);

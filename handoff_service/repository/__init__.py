@@ -38,6 +38,7 @@ from handoff_service.repository.tickets import (
     list_tickets,
     queue_key,
     transition_ticket,
+    update_active_ticket,
 )
 
 __all__ = [
@@ -67,4 +68,5 @@ __all__ = [
     "list_tickets",
     "queue_key",
     "transition_ticket",
+    "update_active_ticket",
 ]

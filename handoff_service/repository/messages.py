@@ -38,16 +38,20 @@ def list_messages(
 
 
 def get_conversation_message_by_external_id(
-    session: Session, conversation_id: str, external_id: str
+    session: Session, conversation_id: str, external_id: str, author: Author | None = None
 ) -> Message | None:
-    """The message relayed earlier with ``external_id`` to any of a conversation's tickets."""
+    """The message stored earlier with ``external_id`` in any of a conversation's tickets.
+
+    With ``author``, only a message of that author counts.
+    """
     stmt = (
         select(Message)
         .join(Ticket, Message.ticket_id == Ticket.id)
         .where(Ticket.conversation_id == conversation_id, Message.external_id == external_id)
-        .order_by(Message.id)
-        .limit(1)
     )
+    if author is not None:
+        stmt = stmt.where(Message.author == author)
+    stmt = stmt.order_by(Message.id).limit(1)
     return session.execute(stmt).scalars().first()
 
 

@@ -138,6 +138,26 @@ def changed_tickets(session: Session, after: datetime | None, limit: int) -> lis
     return list(session.execute(stmt).scalars())
 
 
+def update_active_ticket(session: Session, ticket_id: int, values: Mapping[str, Any]) -> bool:
+    """Set ``values`` on the ticket only while it is open or assigned; whether it was.
+
+    One atomic UPDATE, so a resolution that commits first wins and the
+    update finds no open ticket, instead of changing a resolved one.
+    """
+    stmt = (
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.status.in_(ACTIVE_STATUSES))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    matched = session.execute(stmt).rowcount == 1
+    if matched:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None:
+            session.refresh(ticket)
+    return matched
+
+
 def transition_ticket(
     session: Session,
     ticket_id: int,

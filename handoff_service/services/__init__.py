@@ -21,6 +21,7 @@ from __future__ import annotations
 from handoff_service.errors import (
     Forbidden,
     HandoffError,
+    NothingToUpdate,
     RateLimited,
     TicketConflict,
     TicketNotFound,
@@ -34,6 +35,7 @@ from handoff_service.services.rules import (
     TRANSITIONS,
     can_transition,
     ensure_transition,
+    first_reply_due,
     priority_for,
     waiting_seconds,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "Forbidden",
     "HandoffError",
     "HandoffService",
+    "NothingToUpdate",
     "RateLimited",
     "TicketChange",
     "TicketConflict",
@@ -53,6 +56,7 @@ __all__ = [
     "ValidationFailed",
     "can_transition",
     "ensure_transition",
+    "first_reply_due",
     "hash_token",
     "priority_for",
     "waiting_seconds",

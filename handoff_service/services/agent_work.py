@@ -15,8 +15,18 @@ from handoff_service import events
 from handoff_service import repository as repo
 from handoff_service.cursors import decode_cursor, encode_cursor
 from handoff_service.errors import TicketConflict
-from handoff_service.models import Agent, Author, Message, Ticket, TicketStatus
+from handoff_service.models import (
+    Agent,
+    Author,
+    Category,
+    Language,
+    Message,
+    Priority,
+    Ticket,
+    TicketStatus,
+)
 from handoff_service.repository import TicketFilters
+from handoff_service.services import system_lines
 from handoff_service.services.base import ServiceBase
 from handoff_service.services.rules import ensure_transition
 from handoff_service.validation import parse_message_text
@@ -34,11 +44,18 @@ class TicketPage:
 
 @dataclass(frozen=True)
 class TicketChange:
-    """A ticket that changed, for the console's cheap polling."""
+    """A ticket that changed, for the console's cheap polling.
+
+    With what the console filters and sorts by, so it can tell a new urgent
+    ticket for its queue (fetched at once) from activity on one it shows.
+    """
 
     ref: str
     status: str
     updated_at: datetime
+    priority: str = Priority.NORMAL.value
+    category: str = ""
+    language: str = ""
 
 
 class AgentWork(ServiceBase):
@@ -82,7 +99,14 @@ class AgentWork(ServiceBase):
     def changes_since(self, after: datetime | None, limit: int = EVENTS_PAGE) -> list[TicketChange]:
         """Tickets updated after ``after``, oldest change first."""
         return [
-            TicketChange(t.ref, TicketStatus(t.status).value, t.updated_at)
+            TicketChange(
+                t.ref,
+                TicketStatus(t.status).value,
+                t.updated_at,
+                Priority(t.priority).value,
+                Category(t.category).value,
+                Language(t.language).value,
+            )
             for t in repo.changed_tickets(self.session, after, limit)
         ]
 
@@ -114,6 +138,7 @@ class AgentWork(ServiceBase):
             self.session.rollback()
             raise TicketConflict("claimed_by_another_agent", f"ticket {ref} has another agent")
         self._audit(ticket, agent.name, "ticket_claimed")
+        self._system_line(ticket, system_lines.claimed(agent.name))
         self._emit(ticket, events.agent_joined())
         self.session.commit()
         return ticket, True
@@ -151,10 +176,16 @@ class AgentWork(ServiceBase):
             ),
         )
         ticket.updated_at = now
-        if ticket.first_agent_reply_at is None:
+        first = ticket.first_agent_reply_at is None
+        if first:
             ticket.first_agent_reply_at = now
             self._audit(ticket, agent.name, "first_agent_reply")
         self._audit(ticket, agent.name, "agent_message", message_id=message.id, redacted=redacted)
+        if first:
+            # Only the first reply: the replies themselves are lines already.
+            self._system_line(
+                ticket, system_lines.first_reply(agent.name, now - ticket.created_at)
+            )
         self._emit(ticket, events.agent_message(message.id))
         self.session.commit()
         return message
@@ -207,6 +238,8 @@ class AgentWork(ServiceBase):
             self.session.rollback()
             raise TicketConflict("transition_not_allowed", f"ticket {ref} changed meanwhile")
         self._audit(ticket, agent.name, f"ticket_{to_status.value}")
+        line = system_lines.resolved if to_status is TicketStatus.RESOLVED else system_lines.closed
+        self._system_line(ticket, line(agent.name))
         if to_status is TicketStatus.RESOLVED:
             self._emit(ticket, events.ticket_resolved())
         self.session.commit()

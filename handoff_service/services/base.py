@@ -13,6 +13,7 @@ from handoff_service import events
 from handoff_service import repository as repo
 from handoff_service.errors import TicketNotFound
 from handoff_service.models import Ticket, ticket_id_from_ref, utc_now
+from handoff_service.services import system_lines
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ class ServiceBase:
             at=self.clock(),
         )
         log_action(ticket, action, actor)
+
+    def _system_line(self, ticket: Ticket, text: str) -> None:
+        # In this unit of work, like the audit event of the same change.
+        system_lines.add_line(self.session, ticket.id, text, self.clock())
 
     def _emit(self, ticket: Ticket, event: events.ChatEvent) -> None:
         # In this unit of work: the notification commits or rolls back with the

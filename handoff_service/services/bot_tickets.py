@@ -1,4 +1,4 @@
-"""The bot's use cases: open a ticket, relay the user's messages, fetch replies, take a rating.
+"""The bot's use cases: open a ticket, add details and lines, fetch replies, take a rating.
 
 The bot names a conversation, never a ticket reference: a reference could have
 come from what the user typed, and must not let one user reach another's ticket.
@@ -18,9 +18,11 @@ from handoff_service.errors import RateLimited, TicketConflict, TicketNotFound
 from handoff_service.mail.scheduling import queue_ticket_confirmation
 from handoff_service.models import Author, Message, Ticket, TicketStatus
 from handoff_service.repository import NewAuditEvent, NewMessage
+from handoff_service.services import system_lines
 from handoff_service.services.base import BOT_ACTOR, ServiceBase, log_action
 from handoff_service.services.rules import priority_for
 from handoff_service.validation import (
+    BOT_MESSAGE_ID_MAX,
     EXTERNAL_ID_MAX,
     IDEMPOTENCY_KEY_MAX,
     TicketDraft,
@@ -30,12 +32,19 @@ from handoff_service.validation import (
     parse_score,
     parse_short_id,
     parse_ticket_draft,
+    parse_ticket_update,
 )
 
 logger = logging.getLogger(__name__)
 
-# The audit action of a new ticket.
+# The audit actions of a new ticket and of details added later.
 TICKET_CREATED = "ticket_created"
+TICKET_UPDATED = "ticket_updated"
+# The error code of a 404 for a conversation without an open or assigned ticket.
+NO_OPEN_TICKET = "no_open_ticket"
+# Bot lines keep the bot's message id in ``external_id`` under this prefix, so
+# that they never meet the ids of relayed user messages (Rasa's).
+BOT_MESSAGE_KEY_PREFIX = "bot:"
 
 # Admits one more ticket for a conversation, or raises RateLimited.
 TicketQuota = Callable[[str], None]
@@ -127,6 +136,7 @@ class BotTickets(ServiceBase):
                 "chain": draft.chain,
                 "occurred_at_text": draft.occurred_at_text,
                 "occurred_at": draft.occurred_at,
+                "amount": draft.amount,
                 "escalation_reason": draft.escalation_reason,
                 "summary": draft.summary,
                 "created_at": now,
@@ -134,7 +144,15 @@ class BotTickets(ServiceBase):
                 "idempotency_key": key,
                 "app_user_id": draft.app_user_id,
             },
-            [NewMessage(item.author, item.text, item.at or now) for item in draft.transcript],
+            [
+                *(NewMessage(item.author, item.text, item.at or now) for item in draft.transcript),
+                # After the chat it closes (ids are assigned in this order).
+                NewMessage(
+                    Author.SYSTEM,
+                    system_lines.submitted(draft.escalation_reason.value, priority.value),
+                    now,
+                ),
+            ],
             NewAuditEvent(
                 actor=BOT_ACTOR,
                 action=TICKET_CREATED,
@@ -165,27 +183,151 @@ class BotTickets(ServiceBase):
             raise TicketNotFound("this conversation has no ticket")
         return ticket
 
+    def _open_ticket(self, conversation_id: str) -> Ticket:
+        ticket = repo.get_active_ticket(self.session, conversation_id)
+        if ticket is None:
+            raise TicketNotFound("this conversation has no open ticket", code=NO_OPEN_TICKET)
+        return ticket
+
+    def update_conversation_ticket(
+        self, conversation_id: str, payload: Mapping[str, Any]
+    ) -> Ticket:
+        """Set the details given in ``payload`` on the conversation's open or assigned ticket.
+
+        Fields whose value is already stored are left alone; when nothing
+        changes, nothing is written (a retried update is harmless). Otherwise
+        the change is audited (field names only), noted as a system line, and
+        the ticket's ``updated_at`` tells open consoles to show it. A contact
+        e-mail given for the first time gets the ticket's confirmation e-mail.
+
+        Raises:
+            ValidationFailed: malformed conversation id or field.
+            NothingToUpdate: no field the update could change.
+            TicketNotFound: ``no_open_ticket``, the conversation has no open or
+                assigned ticket (none at all, or only resolved and closed ones).
+        """
+        cid = parse_conversation_id(conversation_id)
+        update = parse_ticket_update(payload)
+        ticket = self._open_ticket(cid)
+        changed = {
+            name: value for name, value in update.values.items() if getattr(ticket, name) != value
+        }
+        if not changed:
+            return ticket
+        added = [name for name in changed if getattr(ticket, name) is None]
+        replaced = [name for name in changed if name not in added]
+        now = self.clock()
+        if not repo.update_active_ticket(self.session, ticket.id, {**changed, "updated_at": now}):
+            # Resolved (or closed) since it was read.
+            self.session.rollback()
+            raise TicketNotFound("this conversation has no open ticket", code=NO_OPEN_TICKET)
+        self._audit(
+            ticket,
+            BOT_ACTOR,
+            TICKET_UPDATED,
+            fields=list(changed),
+            redacted_fields=list(update.redacted_fields),
+        )
+        self._system_line(ticket, system_lines.details(added, replaced))
+        if "contact_email" in added:
+            # The first address the user gives gets the confirmation a ticket
+            # created with one gets (the urgent ticket is opened before the form).
+            queue_ticket_confirmation(self.session, ticket.id, ticket.contact_email, now)
+        self.session.commit()
+        if update.redacted_fields:
+            logger.info("ticket %s: secrets redacted in %s", ticket.ref, update.redacted_fields)
+        return ticket
+
+    def add_bot_message_for_conversation(
+        self, conversation_id: str, text: Any, message_id: Any = None
+    ) -> tuple[Message, bool]:
+        """Add a line the bot said during the handoff to the conversation's open ticket.
+
+        Returns ``(message, created)``; a repeated ``message_id`` (the bot's
+        own key) returns the stored line, also after resolution. The line is
+        for agents only: no chat notification, no e-mail.
+
+        Raises:
+            ValidationFailed: malformed conversation id, text or message id.
+            TicketNotFound: ``no_open_ticket``, the conversation has no open or assigned ticket.
+        """
+        cid = parse_conversation_id(conversation_id)
+        clean_text, redacted = parse_message_text(text)
+        key = parse_short_id("message_id", message_id, BOT_MESSAGE_ID_MAX)
+        ext = BOT_MESSAGE_KEY_PREFIX + key if key is not None else None
+        return self._store_line(
+            cid, self._open_ticket, Author.BOT, clean_text, ext, redacted=redacted
+        )
+
+    def _store_line(
+        self,
+        cid: str,
+        find_ticket: Callable[[str], Ticket],
+        author: Author,
+        text: str,
+        ext: str | None,
+        *,
+        redacted: bool,
+    ) -> tuple[Message, bool]:
+        """Store a user or bot line once per ``ext`` in the conversation; ``(line, created)``."""
+        if ext is not None:
+            earlier = repo.get_conversation_message_by_external_id(self.session, cid, ext, author)
+            if earlier is not None:
+                return earlier, False
+        ticket = find_ticket(cid)
+        now = self.clock()
+        try:
+            message = repo.add_message(
+                self.session,
+                Message(
+                    ticket_id=ticket.id, author=author, text=text, created_at=now, external_id=ext
+                ),
+            )
+            ticket.updated_at = now
+            self.session.commit()
+        except IntegrityError:
+            # The same line arrived twice at once; the other copy is stored.
+            self.session.rollback()
+            earlier = (
+                repo.get_conversation_message_by_external_id(self.session, cid, ext, author)
+                if ext
+                else None
+            )
+            if earlier is None:
+                raise
+            return earlier, False
+        if redacted:
+            logger.info("ticket %s: secret redacted in a %s line", ticket.ref, author.value)
+        return message, True
+
     def add_user_message_for_conversation(
-        self, conversation_id: str, text: Any, external_id: Any = None
+        self,
+        conversation_id: str,
+        text: Any,
+        external_id: Any = None,
+        expecting_tx_hash: Any = None,
     ) -> tuple[Message, bool]:
         """Relay a user's message to the conversation's open or assigned ticket.
 
         Returns ``(message, created)``. The ticket is the conversation's own: a
         reference the user typed never chooses it. A repeated ``external_id``
         (Rasa's message id) returns the stored message, also after resolution.
+        ``expecting_tx_hash`` (true when the message answers "what is the
+        transaction hash?") redacts it with that context, as the channel did.
 
         Raises:
-            ValidationFailed: malformed conversation id, text or external id.
+            ValidationFailed: malformed conversation id, text, external id or flag.
             TicketNotFound: the conversation has no ticket.
             TicketConflict: ``ticket_not_open``, its latest ticket is resolved or closed.
         """
         cid = parse_conversation_id(conversation_id)
-        clean_text, redacted = parse_message_text(text)
+        clean_text, redacted = parse_message_text(text, expecting_tx_hash)
         ext = parse_short_id("external_id", external_id, EXTERNAL_ID_MAX)
-        if ext is not None:
-            earlier = repo.get_conversation_message_by_external_id(self.session, cid, ext)
-            if earlier is not None:
-                return earlier, False
+        return self._store_line(
+            cid, self._relay_ticket, Author.USER, clean_text, ext, redacted=redacted
+        )
+
+    def _relay_ticket(self, cid: str) -> Ticket:
         ticket = repo.get_active_ticket(self.session, cid)
         if ticket is None:
             latest = repo.get_latest_ticket(self.session, cid)
@@ -196,34 +338,7 @@ class BotTickets(ServiceBase):
                 f"ticket {latest.ref} is {TicketStatus(latest.status).value}; "
                 "the bot has the chat back",
             )
-        now = self.clock()
-        try:
-            message = repo.add_message(
-                self.session,
-                Message(
-                    ticket_id=ticket.id,
-                    author=Author.USER,
-                    text=clean_text,
-                    created_at=now,
-                    external_id=ext,
-                ),
-            )
-            ticket.updated_at = now
-            self.session.commit()
-        except IntegrityError:
-            # The same relay arrived twice at once; the other copy is stored.
-            self.session.rollback()
-            earlier = (
-                repo.get_conversation_message_by_external_id(self.session, cid, ext)
-                if ext
-                else None
-            )
-            if earlier is None:
-                raise
-            return earlier, False
-        if redacted:
-            logger.info("ticket %s: secret redacted in a relayed user message", ticket.ref)
-        return message, True
+        return ticket
 
     def rate_conversation(self, conversation_id: str, score: Any) -> Ticket:
         """Record the user's 1-5 score on the conversation's latest resolved ticket, once.
@@ -251,6 +366,7 @@ class BotTickets(ServiceBase):
             self.session.rollback()
             raise TicketConflict("already_rated", f"ticket {ticket.ref} was already rated")
         self._audit(ticket, BOT_ACTOR, "ticket_rated", score=rating)
+        self._system_line(ticket, system_lines.rated(rating))
         self.session.commit()
         return ticket
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from handoff_service.config import SlaTargets
 from handoff_service.errors import TicketConflict
 from handoff_service.models import Category, EscalationReason, Priority, Ticket, TicketStatus
 
@@ -48,3 +49,9 @@ def waiting_seconds(ticket: Ticket, now: datetime) -> int:
     """The SLA clock: seconds from creation until the first agent reply (still running if none)."""
     end = ticket.first_agent_reply_at or ticket.resolved_at or ticket.closed_at or now
     return max(0, int((end - ticket.created_at).total_seconds()))
+
+
+def first_reply_due(ticket: Ticket, targets: SlaTargets) -> datetime:
+    """When the first agent reply is due: creation plus the target of the ticket's priority."""
+    priority = Priority(ticket.priority).value
+    return ticket.created_at + timedelta(minutes=targets.minutes(priority))  # type: ignore[no-any-return]

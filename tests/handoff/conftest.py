@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from sanic import Sanic
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory, upgrade
 from handoff_service.models import Agent, Base
 from handoff_service.services import HandoffService
-from tests.handoff.helpers import FakeClock, empty_postgres_schema
+from tests.handoff.helpers import Api, FakeClock, FakeNotifier, empty_postgres_schema, start_api
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -68,6 +69,16 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 def sqlite_file_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite file URL in a fresh folder (the folder is created by the engine)."""
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'state' / 'handoff.db'}"
+
+
+@pytest.fixture
+def api(sqlite_file_url: str) -> Iterator[Api]:
+    """The service on a SQLite file, agents alice and bob, a recording notifier."""
+    notifier = FakeNotifier()
+    server, agents = start_api(sqlite_file_url, notifier)
+    with requests.Session() as http:
+        yield Api(server, agents, http, notifier)
+    server.stop()
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,9 +15,14 @@ import requests
 import sqlalchemy as sa
 from sanic import Sanic
 
+from handoff_service.app import create_app
+from handoff_service.config import Settings
+from handoff_service.db import upgrade
 from handoff_service.notifier import Notification, NotificationFailed
+from handoff_service.services import HandoffService
 
 START = datetime(2025, 11, 25, 9, 0, tzinfo=timezone.utc)
+BOT_TOKEN = "bot-token-for-tests"
 
 
 class FakeClock:
@@ -172,6 +177,20 @@ def live_server(app: Sanic) -> Iterator[LiveServer]:
         server.stop()
 
 
+def chat_lines(messages: Iterable[Any]) -> list[Any]:
+    """A transcript without its system lines (messages as rows or as API JSON)."""
+    return [
+        message
+        for message in messages
+        if _author_of(message) != "system"
+    ]
+
+
+def _author_of(message: Any) -> str:
+    author = message["author"] if isinstance(message, dict) else message.author
+    return str(getattr(author, "value", author))
+
+
 def ticket_payload(**overrides: Any) -> dict[str, Any]:
     """A valid ticket creation body; ``overrides`` replace or add fields."""
     body: dict[str, Any] = {
@@ -217,3 +236,36 @@ class ServedApp:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return self.http.request(method, self.server.url + path, headers=headers, timeout=10, **kw)
+
+
+@dataclass
+class Api(ServedApp):
+    """A running service, its notifier and the credentials to call it."""
+
+    notifier: FakeNotifier = field(default_factory=FakeNotifier)
+
+    def bot(self, method: str, path: str, **kw: Any) -> requests.Response:
+        """A request with the bot's token."""
+        return self.call(method, path, BOT_TOKEN, **kw)
+
+    def agent(self, name: str, method: str, path: str, **kw: Any) -> requests.Response:
+        """A request with agent ``name``'s token."""
+        return self.call(method, path, self.agents[name], **kw)
+
+    def new_ticket(self, **overrides: Any) -> dict[str, Any]:
+        """Create a ticket (``ticket_payload(**overrides)``); its JSON."""
+        response = self.bot("POST", "/api/tickets", json=ticket_payload(**overrides))
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+
+def start_api(
+    database_url: str, notifier: FakeNotifier, **settings: Any
+) -> tuple[LiveServer, dict[str, str]]:
+    """Serve the app on ``database_url`` (migrated) with agents alice and bob; their tokens."""
+    app = create_app(Settings(database_url=database_url, bot_token=BOT_TOKEN, **settings), notifier)
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        service = HandoffService(session)
+        agents = {name: service.add_agent(name)[1] for name in ("alice", "bob")}
+    return LiveServer(app).start(), agents

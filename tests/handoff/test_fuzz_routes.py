@@ -275,7 +275,7 @@ anything = st.one_of(scalars, json_values, deep_values)
 transcripts = st.lists(
     st.fixed_dictionaries(
         {"author": st.sampled_from(["user", "bot", "agent", "x"]), "text": any_text},
-        optional={"at": times},
+        optional={"at": times, "expecting_tx_hash": scalars},
     ),
     min_size=1,
     max_size=3,
@@ -300,9 +300,33 @@ TICKET_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "language": any_text,
     "escalation_reason": any_text,
     "delivered_late": scalars,
+    "amount": any_text,
 }
-TEXT_FIELDS: dict[str, st.SearchStrategy[Any]] = {"text": any_text, "external_id": any_text}
+# What an update of the open ticket may change (every other key is ignored).
+DETAIL_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    name: TICKET_FIELDS[name]
+    for name in (
+        "title",
+        "description",
+        "contact_email",
+        "tx_hash",
+        "wallet_address",
+        "chain",
+        "occurred_at_text",
+        "occurred_at",
+        "amount",
+        "summary",
+    )
+}
+TEXT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "text": any_text,
+    "external_id": any_text,
+    "expecting_tx_hash": scalars,
+}
+BOT_LINE_FIELDS: dict[str, st.SearchStrategy[Any]] = {"text": any_text, "message_id": any_text}
 SCORE_FIELDS: dict[str, st.SearchStrategy[Any]] = {"score": numbers}
+# Methods whose requests carry a body.
+BODY_METHODS = ("POST", "PATCH")
 
 
 def _expected_body(route: RouteCase) -> tuple[dict[str, Any], dict[str, st.SearchStrategy[Any]]]:
@@ -311,7 +335,11 @@ def _expected_body(route: RouteCase) -> tuple[dict[str, Any], dict[str, st.Searc
         return ticket_payload(conversation_id="fz-new"), TICKET_FIELDS
     if route.template.endswith("/rating"):
         return {"score": 5}, SCORE_FIELDS
-    return {"text": "hello", "external_id": "m-1"}, TEXT_FIELDS
+    if route.method == "PATCH" and route.template.endswith("/ticket"):
+        return {"amount": "500 USDT", "tx_hash": "0x" + "ab" * 32}, DETAIL_FIELDS
+    if route.template.endswith("/bot-messages"):
+        return {"text": "Never share your recovery phrase.", "message_id": "b-1"}, BOT_LINE_FIELDS
+    return {"text": "hello", "external_id": "m-1", "expecting_tx_hash": True}, TEXT_FIELDS
 
 
 def _encode(value: Any) -> bytes:
@@ -418,7 +446,7 @@ def hostile_headers(draw: st.DrawFn, target: Target) -> dict[str, str]:
 def calls(draw: st.DrawFn, target: Target, route: RouteCase) -> Call:
     """A plausible request to ``route`` with one part made hostile (or all of them)."""
     body, fields = _expected_body(route)
-    posting = route.method == "POST"
+    posting = route.method in BODY_METHODS
     params = [name for name, _kind in _PARAM_RE.findall(route.template)]
     parts = [
         *(["path", "path"] if params else []),

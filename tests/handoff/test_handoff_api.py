@@ -5,9 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -16,57 +13,19 @@ from sqlalchemy import inspect
 
 from handoff_service.app import create_app
 from handoff_service.config import Settings
-from handoff_service.db import upgrade
 from handoff_service.events import AGENT_JOINED, AGENT_MESSAGE, TICKET_RESOLVED
 from handoff_service.services import HandoffService
 from tests.handoff.helpers import (
+    BOT_TOKEN,
+    Api,
     FakeNotifier,
-    LiveServer,
-    ServedApp,
+    chat_lines,
     empty_postgres_schema,
     entities_without_id,
     live_server,
+    start_api,
     ticket_payload,
 )
-
-BOT_TOKEN = "bot-token-for-tests"
-
-
-@dataclass
-class Api(ServedApp):
-    """A running service, its notifier and the credentials to call it."""
-
-    notifier: FakeNotifier = field(default_factory=FakeNotifier)
-
-    def bot(self, method: str, path: str, **kw: Any) -> requests.Response:
-        return self.call(method, path, BOT_TOKEN, **kw)
-
-    def agent(self, name: str, method: str, path: str, **kw: Any) -> requests.Response:
-        return self.call(method, path, self.agents[name], **kw)
-
-    def new_ticket(self, **overrides: Any) -> dict[str, Any]:
-        response = self.bot("POST", "/api/tickets", json=ticket_payload(**overrides))
-        assert response.status_code == 201, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-
-def _start(database_url: str, notifier: FakeNotifier) -> tuple[LiveServer, dict[str, str]]:
-    app = create_app(Settings(database_url=database_url, bot_token=BOT_TOKEN), notifier)
-    upgrade(app.ctx.engine)
-    with app.ctx.sessions() as session:
-        service = HandoffService(session)
-        agents = {name: service.add_agent(name)[1] for name in ("alice", "bob")}
-    return LiveServer(app).start(), agents
-
-
-@pytest.fixture
-def api(sqlite_file_url: str) -> Iterator[Api]:
-    """The service on a SQLite file, agents alice and bob, a recording notifier."""
-    notifier = FakeNotifier()
-    server, agents = _start(sqlite_file_url, notifier)
-    with requests.Session() as http:
-        yield Api(server, agents, http, notifier)
-    server.stop()
 
 
 def test_health(api: Api) -> None:
@@ -239,7 +198,7 @@ def test_odd_texts_round_trip_verbatim(api: Api, text: str) -> None:
     assert full.headers["X-Content-Type-Options"] == "nosniff"
     body = full.json()
     assert body["description"] == text
-    assert [m["text"] for m in body["messages"]] == [text, text]
+    assert [m["text"] for m in chat_lines(body["messages"])] == [text, text]
     # The table is still there and the ticket is still listed.
     listed = api.agent("alice", "GET", "/api/tickets", params={"status": "assigned"}).json()
     assert [t["ref"] for t in listed["tickets"]] == [ref]
@@ -314,7 +273,7 @@ def test_user_messages_are_relayed_once(api: Api) -> None:
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     transcript = api.agent("alice", "GET", f"/api/tickets/{ref}").json()["messages"]
-    assert [m["text"] for m in transcript] == ["hi"]
+    assert [m["text"] for m in chat_lines(transcript)] == ["hi"]
 
 
 def test_the_ref_based_bot_routes_are_gone(api: Api) -> None:
@@ -333,7 +292,8 @@ def test_a_conversation_reaches_only_its_own_ticket(api: Api) -> None:
     assert relay.status_code == 201
     texts = {
         ref: [
-            m["text"] for m in api.agent("alice", "GET", f"/api/tickets/{ref}").json()["messages"]
+            m["text"]
+            for m in chat_lines(api.agent("alice", "GET", f"/api/tickets/{ref}").json()["messages"])
         ]
         for ref in (mine, theirs)
     }
@@ -397,11 +357,11 @@ def test_polling_messages_after_an_id(api: Api) -> None:
     api.agent("alice", "POST", f"/api/tickets/{ref}/claim")
     api.agent("alice", "POST", f"/api/tickets/{ref}/messages", json={"text": "two"})
     everything = api.agent("alice", "GET", f"/api/tickets/{ref}/messages").json()["messages"]
-    assert [m["text"] for m in everything] == ["one", "two"]
+    assert [m["text"] for m in chat_lines(everything)] == ["one", "two"]
     newer = api.agent(
         "alice", "GET", f"/api/tickets/{ref}/messages", params={"after_id": everything[0]["id"]}
     ).json()["messages"]
-    assert [m["text"] for m in newer] == ["two"]
+    assert [m["text"] for m in chat_lines(newer)] == ["two"]
     bad = api.agent("alice", "GET", f"/api/tickets/{ref}/messages", params={"after_id": "x"})
     assert bad.status_code == 422
 
@@ -444,7 +404,7 @@ def test_a_failing_notifier_does_not_fail_the_agent_and_loses_nothing(
     sqlite_file_url: str,
 ) -> None:
     notifier = FakeNotifier(failing=True)
-    server, agents = _start(sqlite_file_url, notifier)
+    server, agents = start_api(sqlite_file_url, notifier)
     try:
         auth = {"Authorization": f"Bearer {agents['alice']}"}
         created = requests.post(
@@ -482,7 +442,7 @@ def test_a_failing_notifier_does_not_fail_the_agent_and_loses_nothing(
 @pytest.mark.postgres
 def test_the_api_on_postgresql(handoff_postgres_url: str) -> None:
     notifier = FakeNotifier()
-    server, agents = _start(empty_postgres_schema(handoff_postgres_url), notifier)
+    server, agents = start_api(empty_postgres_schema(handoff_postgres_url), notifier)
     try:
         with requests.Session() as http:
             api = Api(server, agents, http, notifier)

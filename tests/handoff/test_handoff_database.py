@@ -30,7 +30,7 @@ from handoff_service.errors import TicketConflict
 from handoff_service.models import Agent, Base, Category, Priority, Ticket, TicketStatus
 from handoff_service.services import HandoffService
 from handoff_service.validation import parse_filters
-from tests.handoff.helpers import START, FakeClock, ticket_payload
+from tests.handoff.helpers import START, FakeClock, chat_lines, ticket_payload
 
 T = TypeVar("T")
 
@@ -99,13 +99,20 @@ def test_a_whole_ticket_life(service: HandoffService, clock: FakeClock) -> None:
     assert rated.resolved_at == START + timedelta(seconds=120)
     assert rated.summary == {"assets": ["USDT"], "amounts": ["120"], "networks": ["TRON"]}
     texts = [(m.author.value, m.text) for m in service.messages(ticket.ref)]
+    # The chat, and what happened to the ticket as system lines, in time order.
     assert texts == [
         ("user", "提币没到账 😭"),
+        ("system", "Ticket submitted (high priority): Self-help did not solve it"),
         ("user", "still nothing"),
+        ("system", "Claimed by alice"),
         ("agent", "Hello, checking the TxID now."),
+        ("system", "First reply by alice, 1 min after the ticket was submitted"),
+        ("system", "Resolved by alice"),
+        ("system", "Rated 5/5 by the user"),
     ]
     closed = service.close(ticket.ref, alice)
     assert closed.status is TicketStatus.CLOSED
+    assert service.messages(ticket.ref)[-1].text == "Closed by alice"
 
 
 def test_queue_order_filters_and_pagination(service: HandoffService, clock: FakeClock) -> None:
@@ -265,8 +272,9 @@ def test_created_ticket_is_exactly_what_was_stored(
         ("user", "USDT 提币一直 pending 😟"),
         ("bot", "Which network did you choose?"),
         ("user", "TRC20, 120 USDT"),
+        ("system", "Ticket submitted (high priority): Self-help did not solve it"),
     ]
-    assert service.messages(bare.ref) == []
+    assert [m.author.value for m in service.messages(bare.ref)] == ["system"]
     # Both insert paths (one statement on PostgreSQL, several on SQLite) carry it.
     assert (ticket.app_user_id, bare.app_user_id) == ("u-0123456789abcdef0123456789abcdef", None)
     trail = service.audit_trail(ticket.ref)
@@ -323,8 +331,8 @@ def test_upgrading_stored_refs_keeps_every_row_and_constraint(database_url: str)
             kept = service.get_ticket("T-000007")
             assert kept.app_user_id is None
             assert (kept.conversation_id, kept.status) == ("c", TicketStatus.OPEN)
-            assert [m.text for m in service.messages("T-000007")] == ["提币没到账"]
-            assert [m.text for m in service.messages("T-000008")] == ["again"]
+            assert [m.text for m in chat_lines(service.messages("T-000007"))] == ["提币没到账"]
+            assert [m.text for m in chat_lines(service.messages("T-000008"))] == ["again"]
             # The one-open-ticket index and the CHECK constraints survived.
             assert not service.create_ticket(ticket_payload(conversation_id="c"), None)[1]
             new, created = service.create_ticket(ticket_payload(conversation_id="d"), None)
@@ -339,7 +347,8 @@ def test_upgrading_stored_refs_keeps_every_row_and_constraint(database_url: str)
         with engine.connect() as conn:
             refs = conn.execute(text("SELECT ref FROM tickets ORDER BY id")).scalars().all()
             messages = conn.execute(text("SELECT count(*) FROM messages")).scalar_one()
-        assert (refs, messages) == (["T-000007", "T-000008", new.ref], 2)
+        # Two chat lines, and the line that says the new ticket was submitted.
+        assert (refs, messages) == (["T-000007", "T-000008", new.ref], 3)
         assert upgrade(engine) == head_revision()
     finally:
         engine.dispose()
@@ -399,7 +408,7 @@ def test_the_app_user_id_migration_goes_up_and_down_keeping_every_row(database_u
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("UPDATE tickets SET csat = 9"))
 
-        assert upgrade(engine) == head_revision() == "0004_durable_notifications"
+        assert upgrade(engine) == head_revision() == "0005_ticket_amount"
     finally:
         engine.dispose()
 
@@ -411,7 +420,7 @@ def test_the_durable_notification_migration_goes_up_and_down(database_url: str) 
             command.upgrade(alembic_config(conn), "0003_app_user_id")
         with engine.begin() as conn:
             conn.execute(_OLD_SCHEMA_TICKET, {"status": "open"})
-        assert upgrade(engine) == "0004_durable_notifications"
+        assert upgrade(engine) == "0005_ticket_amount"
         assert {"seen_at", "emailed_at"} <= _columns(engine, "messages")
         with migration_connection(engine) as conn:
             command.downgrade(alembic_config(conn), "0003_app_user_id")
@@ -419,6 +428,60 @@ def test_the_durable_notification_migration_goes_up_and_down(database_url: str) 
         assert "chat_notifications" not in inspect(engine).get_table_names()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM tickets")).scalar_one() == 1
-        assert upgrade(engine) == "0004_durable_notifications"
+        assert upgrade(engine) == "0005_ticket_amount"
+    finally:
+        engine.dispose()
+
+
+def test_the_amount_migration_goes_up_and_down_keeping_every_row(database_url: str) -> None:
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        with migration_connection(engine) as conn:
+            command.upgrade(alembic_config(conn), "0004_durable_notifications")
+        assert "amount" not in _columns(engine, "tickets")
+        with engine.begin() as conn:
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "open"})
+
+        assert upgrade(engine) == "0005_ticket_amount"
+        assert "amount" in _columns(engine, "tickets")
+        with make_session_factory(engine)() as session:
+            service = HandoffService(session)
+            assert service.conversation_ticket("old").amount is None
+            # An older ticket takes the amount as a detail added later.
+            updated = service.update_conversation_ticket("old", {"amount": "500 USDT"})
+            assert updated.amount == "500 USDT"
+            new, _ = service.create_ticket(
+                ticket_payload(conversation_id="new", amount="0.5 BTC"), None
+            )
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT amount FROM tickets ORDER BY id")).scalars()
+            assert list(stored) == ["500 USDT", "0.5 BTC"]
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            # Still one open ticket per conversation.
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "assigned"})
+
+        with migration_connection(engine) as conn:
+            command.downgrade(alembic_config(conn), "0004_durable_notifications")
+        assert current_revision(engine) == "0004_durable_notifications"
+        assert "amount" not in _columns(engine, "tickets")
+        with engine.connect() as conn:
+            conversations = conn.execute(
+                text("SELECT conversation_id FROM tickets ORDER BY id")
+            ).scalars()
+            assert list(conversations) == ["old", "new"]
+            # The transcripts (and their foreign keys) survived the table rebuild.
+            lines = conn.execute(
+                text("SELECT count(*) FROM messages WHERE ticket_id = :id"), {"id": new.id}
+            ).scalar_one()
+            assert lines == 1
+        # The rebuilt table kept the partial one-open-ticket index and the CHECKs.
+        with engine.begin() as conn:
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "closed"})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(_OLD_SCHEMA_TICKET, {"status": "assigned"})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE tickets SET csat = 9"))
+
+        assert upgrade(engine) == head_revision() == "0005_ticket_amount"
     finally:
         engine.dispose()

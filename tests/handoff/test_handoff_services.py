@@ -43,7 +43,7 @@ from handoff_service.services import (
 from handoff_service.times import parse_time
 from handoff_service.validation import parse_filters
 from support_core.secret_guard import KEY_PLACEHOLDER, SEED_PLACEHOLDER, redact
-from tests.handoff.helpers import FakeClock, ticket_payload
+from tests.handoff.helpers import FakeClock, chat_lines, ticket_payload
 
 S = TicketStatus
 ALLOWED = {
@@ -194,11 +194,14 @@ def test_transcript_becomes_messages(service: HandoffService) -> None:
     ]
     ticket, _ = service.create_ticket(ticket_payload(transcript=transcript), None)
     messages = service.messages(ticket.ref)
+    # The chat first, then the line that says the ticket was submitted.
     assert [(m.author.value, m.text) for m in messages] == [
         ("user", "my USDT is gone"),
         ("bot", "Please check the address."),
+        ("system", "Ticket submitted (high priority): Self-help did not solve it"),
     ]
     assert messages[0].created_at.isoformat() == "2025-11-25T08:00:00+00:00"
+    assert messages[2].created_at == ticket.created_at
 
 
 def test_occurred_at_is_parsed_when_iso(service: HandoffService) -> None:
@@ -263,7 +266,7 @@ def test_seed_phrases_and_private_keys_are_never_stored(
     # Transaction hashes are not secrets: labelled ones survive intact.
     assert ticket.tx_hash == tx_hash
     assert ticket.summary["facts"]["tx_hash"] == tx_hash
-    texts = [m.text for m in service.messages(ticket.ref)]
+    texts = [m.text for m in chat_lines(service.messages(ticket.ref))]
     assert texts == [
         f"here: {SEED_PLACEHOLDER}",
         f"private key {KEY_PLACEHOLDER}",
@@ -421,7 +424,7 @@ def test_user_messages_are_idempotent_and_refused_after_resolution(
     assert created and not created_again and again.id == first.id
     relay("conv-1", "no id given")
     relay("conv-1", "no id given")
-    assert len(service.messages(ticket.ref)) == 3
+    assert len(chat_lines(service.messages(ticket.ref))) == 3
     service.claim(ticket.ref, alice)
     service.resolve(ticket.ref, alice)
     with pytest.raises(TicketConflict) as err:

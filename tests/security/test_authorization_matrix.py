@@ -41,8 +41,12 @@ SERVICE_ROUTES = (
     Route("POST", "api/tickets", "/api/tickets", BOT),
     Route("GET", "api/conversations/<conversation_id:str>/ticket",
           f"/api/conversations/{CID}/ticket", BOT),
+    Route("PATCH", "api/conversations/<conversation_id:str>/ticket",
+          f"/api/conversations/{CID}/ticket", BOT),
     Route("POST", "api/conversations/<conversation_id:str>/user-messages",
           f"/api/conversations/{CID}/user-messages", BOT),
+    Route("POST", "api/conversations/<conversation_id:str>/bot-messages",
+          f"/api/conversations/{CID}/bot-messages", BOT),
     Route("POST", "api/conversations/<conversation_id:str>/rating",
           f"/api/conversations/{CID}/rating", BOT),
     Route("GET", "api/conversations/<conversation_id:str>/messages/<message_id:str>",
@@ -138,7 +142,8 @@ def test_every_service_route_takes_exactly_its_credential(
     for kind, headers in credentials.items():
         response = requests.request(
             route.method, f"{handoff_stack.handoff_url}{route.path}", headers=headers,
-            json={} if route.method == "POST" else None, timeout=10, allow_redirects=False,
+            json={} if route.method in ("POST", "PATCH") else None, timeout=10,
+            allow_redirects=False,
         )
         expected = _expected(route, kind)
         assert response.status_code < 500, (kind, response.status_code, response.text[:200])
