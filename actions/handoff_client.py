@@ -182,16 +182,24 @@ class HandoffClient:
         return self._request("GET", f"/api/conversations/{segment(conversation_id)}/ticket")
 
     def relay_user_message(
-        self, conversation_id: str, text: str, external_id: str | None
+        self,
+        conversation_id: str,
+        text: str,
+        external_id: str | None,
+        expecting_tx_hash: bool = False,
     ) -> dict[str, Any]:
         """Append a user's message to the conversation's open ticket (idempotent by id).
 
-        404 (no ticket) raises ``NoSuchTicket``; 409 (ticket no longer open) a
-        ``HandoffRejected`` with ``error_code`` ``ticket_not_open``.
+        ``expecting_tx_hash``: the message answered "what is the transaction
+        hash?", so the service reads a bare 64-hex in it as a hash, as the
+        channel did. 404 (no ticket) raises ``NoSuchTicket``; 409 (ticket no
+        longer open) a ``HandoffRejected`` with ``error_code`` ``ticket_not_open``.
         """
+        body: dict[str, Any] = {"text": text, "external_id": external_id}
+        if expecting_tx_hash:
+            body["expecting_tx_hash"] = True
         return self._request(
-            "POST", f"/api/conversations/{segment(conversation_id)}/user-messages",
-            json={"text": text, "external_id": external_id},
+            "POST", f"/api/conversations/{segment(conversation_id)}/user-messages", json=body
         )
 
     def update_ticket(self, conversation_id: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -263,7 +264,8 @@ class ActionRelayToAgent(ServiceAction):
         if not text:
             return
         conversation_id = tracker.sender_id
-        message_id = f"{tracker.latest_message.get('message_id') or 'no-id'}:warning"
+        # Without Rasa's id (never in practice) a fresh one keeps warnings apart.
+        message_id = f"{tracker.latest_message.get('message_id') or uuid.uuid4().hex}:warning"
         key = f"{conversation_id}:{message_id}"
         payload = {"text": text, "message_id": message_id}
         if not queued:

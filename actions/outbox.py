@@ -290,7 +290,8 @@ def _deliver(entry: Entry, client: HandoffClient) -> None:
         )
     else:
         client.relay_user_message(
-            entry.conversation_id, entry.payload["text"], entry.payload.get("external_id")
+            entry.conversation_id, entry.payload["text"], entry.payload.get("external_id"),
+            bool(entry.payload.get("expecting_tx_hash")),
         )
 
 

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import ticket_fields as fields
 from actions.conversation_summary import collect_facts, latest_problem
-from actions.early_ticket import EARLY_SLOT, add_details, details_in
+from actions.early_ticket import EARLY_SLOT, add_answer, add_details, details_in
 from support_core.chains import InvalidValue, check_address, check_tx_hash
 from support_core.facts import find_facts
 
@@ -69,6 +69,14 @@ class ValidateTicketForm(FormValidationAction):
         """Validate as usual; an urgent ticket opened early gets each accepted answer."""
         events = await super().run(dispatcher, tracker, domain)
         if tracker.get_slot(EARLY_SLOT):
+            asked = tracker.get_slot("requested_slot")
+            # On activation nothing was asked yet: the message that opened the ticket
+            # is in its transcript already.
+            if asked:
+                await add_answer(
+                    tracker.sender_id, tracker.latest_message or {},
+                    answers_hash_question=asked == "ticket_tx_hash",
+                )
             details = details_in(events)
             if "occurred_at_text" in details:
                 moment = fields.iso_time(details["occurred_at_text"], language_of(tracker))

@@ -152,7 +152,7 @@ def test_a_real_english_sentence_still_switches_the_language(handoff_stack: Stac
     [
         (
             "I clicked a phishing link and my funds are gone",
-            "urgent ticket",
+            "I've opened urgent ticket",
             {
                 "describe": "After clicking the link, 1500 USDT left my wallet to an unknown "
                             "address at about 10 pm",
@@ -167,7 +167,7 @@ def test_a_real_english_sentence_still_switches_the_language(handoff_stack: Stac
         ),
         (
             "钱包里的币全被转走了，我之前点过一个钓鱼链接",
-            "加急工单",
+            "我已为您提交加急工单",
             {
                 "具体描述": "昨晚点了一个空投链接后，钱包里的2000 USDT被转到一个陌生地址",
                 "什么时候": "昨天晚上10点",
@@ -225,11 +225,10 @@ def test_a_hash_given_as_the_answer_stays_a_hash_in_the_transcript(
 ) -> None:
     sender = new_sender()
     bare_hash = secrets.token_hex(32)
-    handoff_stack.send(sender, "my 40 USDC transfer on Arbitrum failed yesterday")
-    handoff_stack.send(sender, "No")
-    text = texts(handoff_stack.send(sender, "Yes, open a ticket"))
+    text = texts(handoff_stack.send(sender, "I want to talk to a human"))
     _answer_form(handoff_stack, sender, text, {
-        "title": "yes",
+        "Which kind of problem": "assets",
+        "title": "USDC transfer failed on Arbitrum",
         "describe": "Sent 40 USDC on Arbitrum yesterday, it shows failed and fee was taken",
         "When": "yesterday",
         "How much": "40 USDC",

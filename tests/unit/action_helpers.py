@@ -235,6 +235,7 @@ class FakeHandoffClient:
         self.created: list[tuple[dict[str, Any], str]] = []
         self.lookups: list[str] = []
         self.relayed: list[tuple[str, str, str | None]] = []
+        self.relayed_as_hash_answer: list[bool] = []
         self.ratings: list[tuple[str, int]] = []
         self.fetched: list[tuple[str, int | str]] = []
         self.updated: list[tuple[str, dict[str, Any]]] = []
@@ -263,9 +264,14 @@ class FakeHandoffClient:
         return self.tickets[conversation_id]
 
     def relay_user_message(
-        self, conversation_id: str, text: str, external_id: str | None
+        self,
+        conversation_id: str,
+        text: str,
+        external_id: str | None,
+        expecting_tx_hash: bool = False,
     ) -> dict[str, Any]:
         self.relayed.append((conversation_id, text, external_id))
+        self.relayed_as_hash_answer.append(expecting_tx_hash)
         self.calls.append(("relay_user_message", conversation_id))
         self._check_up()
         if self.relay_errors:

@@ -28,7 +28,7 @@ from actions.escalation import (
     urgent_ticket_payload,
 )
 from actions.handoff_client import NoSuchTicket
-from actions.outbox import TICKET, TICKET_UPDATE, Outbox, flush
+from actions.outbox import MESSAGE, TICKET, TICKET_UPDATE, Outbox, flush
 from actions.ticket_form import FORM_SLOTS, ValidateTicketForm
 from tests.unit.action_helpers import (
     FakeFlusher,
@@ -292,22 +292,40 @@ def test_a_time_that_is_no_moment_is_added_as_written_only(service):
     [("ticket_amount", "跳过"), ("ticket_tx_hash", "skip"), ("ticket_occurred_at", "不记得了"),
      ("ticket_wallet_address", "不知道"), ("ticket_email", "跳过")],
 )
-def test_a_skipped_answer_is_not_sent(service, slot, text):
+def test_a_skipped_answer_is_a_line_but_no_detail(service, slot, text):
     client = service()
     events, _ = run_action(ValidateTicketForm(), answering(slot, text))
     assert slot_sets(events)[slot] == fields.SKIPPED
-    assert client.calls == []
+    # The agent reads what the user typed; no field is filled with it.
+    assert client.calls == [("relay_user_message", SENDER)]
+    assert client.relayed == [(SENDER, text, "msg-answer")]
 
 
 @pytest.mark.parametrize(
     ("slot", "text"),
     [("ticket_amount", "banana"), ("ticket_tx_hash", "12345"), ("ticket_email", "li.lei@")],
 )
-def test_a_refused_answer_is_not_sent(service, slot, text):
+def test_a_refused_answer_is_a_line_but_no_detail(service, slot, text):
     client = service()
     _, dispatcher = run_action(ValidateTicketForm(), answering(slot, text))
     assert dispatcher.messages  # the hint is shown, the question asked again
-    assert client.calls == []
+    assert client.calls == [("relay_user_message", SENDER)]
+    assert client.updated == []
+
+
+def test_the_answer_to_the_hash_question_is_relayed_with_that_context(service):
+    client = service()
+    run_action(ValidateTicketForm(), answering("ticket_tx_hash", TX_HASH))
+    assert client.relayed == [(SENDER, TX_HASH, "msg-answer")]
+    assert client.relayed_as_hash_answer == [True]
+    run_action(ValidateTicketForm(), answering("ticket_amount", "1000 USDT"))
+    assert client.relayed_as_hash_answer == [True, False]
+
+
+def test_a_line_comes_before_the_detail_it_fills(service):
+    client = service()
+    run_action(ValidateTicketForm(), answering("ticket_amount", "1000 USDT"))
+    assert client.calls == [("relay_user_message", SENDER), ("update_ticket", SENDER)]
 
 
 @pytest.mark.parametrize("early", [None, False])
@@ -324,11 +342,12 @@ def test_an_answer_while_the_service_is_down_waits_behind_the_ticket(service, ou
     assert slot_sets(events)["ticket_amount"] == "1000 USDT"
     assert [(e.kind, e.key, e.payload) for e in outbox.pending(SENDER)] == [
         (TICKET, f"{SENDER}:msg-theft", {"conversation_id": SENDER}),
+        (MESSAGE, f"{SENDER}:msg-answer", {"text": "1000 USDT", "external_id": "msg-answer"}),
         (TICKET_UPDATE, f"{SENDER}:msg-answer:details", {"amount": "1000 USDT"}),
     ]
-    assert flusher.started == 1
-    # Behind a queued ticket the answer is not even tried: it would only get a 404.
-    assert client.updated == []
+    assert flusher.started == 2
+    # Behind a queued ticket nothing is even tried: it would only get a 404.
+    assert client.updated == [] and client.relayed == []
 
 
 def test_an_answer_for_a_ticket_already_gone_is_dropped_quietly(service, outbox):
@@ -356,7 +375,7 @@ def test_an_answer_after_the_service_is_back_still_waits_behind_the_queued_ticke
     outbox.put(TICKET, f"{SENDER}:msg-theft", SENDER, {"conversation_id": SENDER})
     service(update_errors=[NoSuchTicket("/api/conversations/x/ticket")])
     run_action(ValidateTicketForm(), answering("ticket_amount", "1000 USDT"))
-    assert [e.kind for e in outbox.pending(SENDER)] == [TICKET, TICKET_UPDATE]
+    assert [e.kind for e in outbox.pending(SENDER)] == [TICKET, MESSAGE, TICKET_UPDATE]
 
 
 def test_queued_ticket_and_answers_reach_the_service_in_order(service, outbox, flusher):
@@ -368,12 +387,18 @@ def test_queued_ticket_and_answers_reach_the_service_in_order(service, outbox, f
     tracker = answering("ticket_tx_hash", TX_HASH, slots={"ticket_ref": None})
     tracker.latest_message["message_id"] = "msg-answer-2"
     run_action(ValidateTicketForm(), tracker)
-    assert [e.kind for e in outbox.pending(SENDER)] == [TICKET, TICKET_UPDATE, TICKET_UPDATE]
-    back = FakeHandoffClient(ref="T-000555")
-    assert flush(outbox, back) == 3
-    assert back.calls == [
-        ("create_ticket", SENDER), ("update_ticket", SENDER), ("update_ticket", SENDER),
+    assert [e.kind for e in outbox.pending(SENDER)] == [
+        TICKET, MESSAGE, TICKET_UPDATE, MESSAGE, TICKET_UPDATE
     ]
+    back = FakeHandoffClient(ref="T-000555")
+    assert flush(outbox, back) == 5
+    assert back.calls == [
+        ("create_ticket", SENDER),
+        ("relay_user_message", SENDER), ("update_ticket", SENDER),
+        ("relay_user_message", SENDER), ("update_ticket", SENDER),
+    ]
+    # The hash answer keeps its context through the outbox too.
+    assert back.relayed_as_hash_answer == [False, True]
     assert back.created[0][0]["delivered_late"] is True
     assert [details for _, details in back.updated] == [
         {"amount": "1000 USDT"}, {"tx_hash": TX_HASH},
