@@ -10,10 +10,12 @@ Design rules (see docs/design.md, "Secrets never stay"):
 * English-alphabet BIP-39 runs of 12+ list words are flagged on sight.
 * Chinese BIP-39 lists hold 2,048 everyday characters, so a Chinese run is
   flagged only when it has the *shape* of a phrase (one character per token,
-  groups of 3-4, a whole message of valid length with a valid checksum) or
-  when the message talks about a seed phrase.
-* A 64-hex string is a private key unless the user labels it as a hash/TxID
-  or answers a question about the transaction hash; when in doubt, redact.
+  groups that do not read as words, possibly glued to the prose around them,
+  a whole message of valid length with a valid checksum) or when the message
+  talks about a seed phrase (``support_core.chinese_phrase``).
+* A 64-hex string is a private key unless it is part of a URL, the user labels
+  it as a hash/TxID, or answers a question about the transaction hash; when in
+  doubt, redact (``support_core.hash_context``).
 * WIF keys and extended private keys are recognised by their Base58 shape.
 """
 
@@ -29,11 +31,12 @@ from functools import cache
 import base58
 from mnemonic import Mnemonic
 
-from support_core.patterns import BASE58_CHAR, HAN_RE, HAN_RUN_RE
+from support_core.chinese_phrase import VALID_LENGTHS, find_phrases, is_separator
+from support_core.hash_context import hex_role
+from support_core.patterns import BASE58_CHAR, HAN_RE
 
 MIN_PHRASE_WORDS = 12
-VALID_PHRASE_LENGTHS = frozenset({12, 15, 18, 21, 24})
-_CONTEXT_WINDOW = 40
+VALID_PHRASE_LENGTHS = VALID_LENGTHS
 
 SEED_PLACEHOLDER = "[redacted seed phrase]"
 # A Chinese phrase leaves a Chinese placeholder, so the bot still answers in Chinese.
@@ -84,7 +87,6 @@ class Redaction:
 
 _LATIN_LISTS = ("english", "spanish", "french", "italian", "portuguese", "czech", "turkish")
 _SPACED_LISTS = ("japanese", "korean", "russian")
-_HAN_LISTS = ("chinese_simplified", "chinese_traditional")
 
 # A 'word' for the separated word lists: a run of letters (any script),
 # excluding CJK ideographs, which are handled one character at a time.
@@ -98,43 +100,11 @@ _WIF_RE = re.compile(
 _XPRV_RE = re.compile(
     rf"(?<![0-9A-Za-z])[xyzYZtuvUV]prv{BASE58_CHAR}{{100,112}}(?![0-9A-Za-z])"
 )
-# Separators allowed between the words of a phrase: blanks, punctuation and
-# list numbering ("1." "2)" "3、"), never other letters.
-_SEPARATOR_RE = re.compile(r"^[\s\d.,;:、，。；：)(）（\-–—_/|*#'\"“”‘’·•]*$")
-
-_HASH_LABEL_RE = re.compile(
-    r"(tx\s*id|txid|txn|tx\s*hash|hash|transaction\s*id|哈希|交易\s*id|交易号|交易\s*hash|"
-    r"交易编号|区块浏览器|explorer|signature|签名)",
-    re.IGNORECASE,
-)
-_KEY_LABEL_RE = re.compile(
-    r"(private\s*key|priv\s*key|secret\s*key|(?<![A-Za-z])(?:key|wif|seed)(?![A-Za-z])|私钥|密钥|秘钥|"
-    r"私匙|keystore)",
-    re.IGNORECASE,
-)
-_SEED_CONTEXT_RE = re.compile(
-    r"(助记词|助記詞|恢复短语|恢復短語|种子|種子|备份词|備份詞|密语|seed|mnemonic|recovery\s*phrase"
-    r"|secret\s*phrase|backup\s*phrase|12\s*words|24\s*words|12个词|24个词)",
-    re.IGNORECASE,
-)
 
 
 @cache
 def _wordlist(language: str) -> frozenset[str]:
     return frozenset(Mnemonic(language).wordlist)
-
-
-@cache
-def _mnemonic(language: str) -> Mnemonic:
-    return Mnemonic(language)
-
-
-@cache
-def _han_chars() -> frozenset[str]:
-    chars: set[str] = set()
-    for language in _HAN_LISTS:
-        chars |= _wordlist(language)
-    return frozenset(chars)
 
 
 def _normalise(word: str) -> str:
@@ -144,10 +114,6 @@ def _normalise(word: str) -> str:
 @cache
 def _normalised_wordlist(language: str) -> frozenset[str]:
     return frozenset(_normalise(w) for w in _wordlist(language))
-
-
-def _is_separator(text: str) -> bool:
-    return bool(_SEPARATOR_RE.match(text))
 
 
 def _word_runs(text: str) -> list[SecretMatch]:
@@ -165,7 +131,7 @@ def _word_runs(text: str) -> list[SecretMatch]:
     normalised = [_normalise(m.group()) for m in words]
     # Whether each word may follow the previous one in a phrase (only separators between).
     adjacent = [False] + [
-        _is_separator(text[words[i - 1].end() : words[i].start()]) for i in range(1, len(words))
+        is_separator(text[words[i - 1].end() : words[i].start()]) for i in range(1, len(words))
     ]
     found: list[SecretMatch] = []
     for language in _LATIN_LISTS + _SPACED_LISTS:
@@ -210,155 +176,17 @@ def _glued_english_runs(text: str) -> list[SecretMatch]:
     return found
 
 
-def _han_checksum_ok(chars: str) -> bool:
-    for language in _HAN_LISTS:
-        if set(chars) <= _wordlist(language):
-            try:
-                if _mnemonic(language).check(" ".join(chars)):
-                    return True
-            except (ValueError, LookupError):
-                continue
-    return False
-
-
-def _looks_random(chars: str) -> bool:
-    """True for a run of unrelated characters (a phrase), false for Chinese prose.
-
-    Prose segments mostly into dictionary words; twelve characters drawn at
-    random from the word list mostly stay single characters.
-    """
-    import jieba  # loaded lazily: Rasa's tokenizer has it in memory already
-
-    words = jieba.lcut(chars, HMM=False)
-    in_words = sum(len(w) for w in words if len(w) > 1)
-    return in_words <= 0.5 * len(chars)
-
-
-def _glued_phrases(token: str, anywhere: bool) -> list[tuple[int, int]]:
-    """Offsets of checksum-valid, random-looking phrases inside a glued run.
-
-    ``anywhere`` (the message talks about a seed phrase) allows the phrase to
-    sit anywhere in the run ("助记词是……请帮我看看"); otherwise the run must be
-    the phrase itself.
-    """
-    found: list[tuple[int, int]] = []
-    lengths = sorted(VALID_PHRASE_LENGTHS, reverse=True)
-    offset = 0
-    while offset <= len(token) - MIN_PHRASE_WORDS:
-        for size in lengths:
-            if offset + size > len(token) or (not anywhere and size != len(token)):
-                continue
-            candidate = token[offset : offset + size]
-            if _han_checksum_ok(candidate) and _looks_random(candidate):
-                found.append((offset, offset + size))
-                offset += size - 1
-                break
-        offset += 1
-        if not anywhere:
-            break
-    return found
-
-
-def _single_char_runs(group: list[re.Match[str]]) -> list[tuple[int, int]]:
-    """Spans of 12+ consecutive one-character tokens inside a group."""
-    spans: list[tuple[int, int]] = []
-    run: list[re.Match[str]] = []
-    for token in [*group, None]:
-        if token is not None and len(token.group()) == 1:
-            run.append(token)
-            continue
-        if len(run) >= MIN_PHRASE_WORDS:
-            spans.append((run[0].start(), run[-1].end()))
-        run = []
-    return spans
-
-
-def _grouped_runs(group: list[re.Match[str]]) -> list[tuple[int, int]]:
-    """Spans of 3+ consecutive 3-4 character tokens (12+ characters) that look random."""
-    spans: list[tuple[int, int]] = []
-    run: list[re.Match[str]] = []
-    for token in [*group, None]:
-        if token is not None and len(token.group()) in (3, 4):
-            run.append(token)
-            continue
-        chars = "".join(t.group() for t in run)
-        if len(run) >= 3 and len(chars) >= MIN_PHRASE_WORDS and _looks_random(chars):
-            spans.append((run[0].start(), run[-1].end()))
-        run = []
-    return spans
-
-
 def _han_runs(text: str) -> list[SecretMatch]:
-    """Chinese phrases, recognised by their shape, never by a run of characters alone.
-
-    Shapes: 12+ one-character tokens (spaces, commas, numbering between),
-    groups of 3-4 characters that do not read as words, or a glued run whose
-    checksum holds and that does not read as words, standing alone or in a
-    message that talks about a seed phrase (助记词 ...). Context words are
-    cut out first so they never join a run.
-    """
-    listed = _han_chars()
-    has_context = bool(_SEED_CONTEXT_RE.search(text))
-    # Context words become hard boundaries: "...交助记词" must not glue onto a run.
-    scan = _SEED_CONTEXT_RE.sub(lambda m: "\0" * len(m.group()), text)
-    tokens = [
-        t for t in HAN_RUN_RE.finditer(scan) if set(t.group()) <= listed
-    ]
-    found: list[SecretMatch] = []
-
-    # Group consecutive tokens that are separated only by separators.
-    groups: list[list[re.Match[str]]] = []
-    for token in tokens:
-        if groups and _is_separator(scan[groups[-1][-1].end() : token.start()]):
-            groups[-1].append(token)
-        else:
-            groups.append([token])
-
-    for group in groups:
-        if sum(len(t.group()) for t in group) < MIN_PHRASE_WORDS:
-            continue
-        spans = [(s, e, "han-separated") for s, e in _single_char_runs(group)]
-        spans += [(s, e, "han-grouped") for s, e in _grouped_runs(group)]
-        start, end = group[0].start(), group[-1].end()
-        alone = len(group) == 1 and _is_separator(text[:start]) and _is_separator(text[end:])
-        if has_context or alone:
-            for token in group:
-                if len(token.group()) < MIN_PHRASE_WORDS:
-                    continue
-                for s, e in _glued_phrases(token.group(), anywhere=has_context):
-                    reason = "han-context" if has_context else "han-whole-message"
-                    spans.append((token.start() + s, token.start() + e, reason))
-        found += [SecretMatch(SecretKind.SEED_PHRASE, s, e, r) for s, e, r in spans]
-    return found
-
-
-def _nearest_label(text: str, start: int, end: int) -> str | None:
-    """'hash' or 'key': whichever label stands closest to the hex string, if any.
-
-    Placeholders of earlier redactions are blanked first: the word 'seed' in
-    "[redacted seed phrase]" labels nothing. On a tie the key label wins.
-    """
-    blanked = text
-    for placeholder in PLACEHOLDERS:
-        blanked = blanked.replace(placeholder, " " * len(placeholder))
-    before_start = max(0, start - _CONTEXT_WINDOW)
-    before = blanked[before_start:start]
-    after = blanked[end : end + _CONTEXT_WINDOW // 2]
-    best: tuple[int, int, str] | None = None  # (distance, tie-break, label)
-    for label, regex, rank in (("key", _KEY_LABEL_RE, 0), ("hash", _HASH_LABEL_RE, 1)):
-        for m in regex.finditer(before):
-            candidate = (len(before) - m.end(), rank, label)
-            best = candidate if best is None or candidate < best else best
-        for m in regex.finditer(after):
-            candidate = (m.start(), rank, label)
-            best = candidate if best is None or candidate < best else best
-    return best[2] if best else None
+    """Chinese phrases, by their shape (see support_core.chinese_phrase)."""
+    return [SecretMatch(SecretKind.SEED_PHRASE, s, e, r) for s, e, r in find_phrases(text)]
 
 
 def _hex_keys(text: str, expecting_tx_hash: bool) -> list[SecretMatch]:
     found = []
     for m in _HEX64_RE.finditer(text):
-        label = _nearest_label(text, m.start(), m.end())
+        # Placeholders of earlier redactions label nothing: the word 'seed' in
+        # "[redacted seed phrase]" is no key label.
+        label = hex_role(text, m.start(), m.end(), ignore=PLACEHOLDERS)
         if label == "key":
             found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), "hex-labelled"))
         elif label == "hash" or expecting_tx_hash:

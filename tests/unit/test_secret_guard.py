@@ -18,6 +18,16 @@ import bech32
 import pytest
 from mnemonic import Mnemonic
 
+from bench.secret_guard_precision import (
+    MAX_FALSE_ALARM_PCT,
+    SEED,
+    GuardScore,
+    evaluate,
+    generate,
+    report,
+)
+from support_core.chinese_phrase import MAX_GROUP, SEED_CONTEXT_RE, checksum_ok, looks_random
+from support_core.patterns import HAN_RUN_RE, count_han
 from support_core.secret_guard import (
     KEY_PLACEHOLDER,
     SEED_PLACEHOLDER,
@@ -55,8 +65,20 @@ def phrase(lang: str, strength: int = 128) -> list[str]:
     (accents and dakuten as combining marks); people type and paste composed
     text, so the composed form is the common case. The decomposed form is
     tested on its own below.
+
+    Two kinds of Chinese phrase are out of reach of a rule by shape, and are
+    drawn again so that the tests do not fail at random: one that holds a
+    context word such as 种子 (one in 150,000 or so), and one whose characters
+    happen to read as prose (about four in 100,000; ``bench.secret_guard_precision``
+    measures the guard on every phrase drawn).
     """
-    return unicodedata.normalize("NFC", Mnemonic(lang).generate(strength)).split()
+    while True:
+        words = unicodedata.normalize("NFC", Mnemonic(lang).generate(strength)).split()
+        if lang not in HAN_LANGS:
+            return words
+        joined = "".join(words)
+        if not SEED_CONTEXT_RE.search(joined) and looks_random([joined]):
+            return words
 
 
 def _wif_shaped_run(value: str) -> bool:
@@ -202,7 +224,8 @@ def test_redaction_metadata_for_phrase_and_key():
     assert result.text.count(SEED_PLACEHOLDER) == 1
     assert result.text.count(KEY_PLACEHOLDER) == 1
     assert key not in result.text
-    assert_latin_phrase_gone(result, words)
+    # "key" is a list word too; the one left is the sentence's own.
+    assert_latin_phrase_gone(result, words, context="my words and my key")
     assert [m.kind for m in result.matches] == [SecretKind.SEED_PHRASE, SecretKind.PRIVATE_KEY]
     assert all(isinstance(m, SecretMatch) for m in result.matches)
     # The matches never carry the secret itself.
@@ -947,3 +970,369 @@ def test_every_language_as_generated_is_redacted(lang, strength):
         expected = SEED_PLACEHOLDER_ZH if lang.startswith("chinese") else SEED_PLACEHOLDER
         assert result.text == expected, (lang, written, result.text)
         assert result.kinds == ["seed_phrase"]
+
+
+# --------------------------------------------------------------------------- explorer URLs
+
+EXPLORER_URLS = [
+    "https://etherscan.io/tx/0x{}",
+    "https://bscscan.com/tx/0x{}",
+    "https://polygonscan.com/tx/0x{}",
+    "https://arbiscan.io/tx/0x{}",
+    "https://www.oklink.com/eth/tx/0x{}",
+    "https://tronscan.org/#/transaction/{}",
+    "https://mempool.space/tx/{}",
+    "https://blockstream.info/tx/{}",
+    "https://blockchair.com/bitcoin/transaction/{}",
+    "https://solscan.io/tx/{}",
+    "https://etherscan.io/block/0x{}",
+    "https://some-new-explorer.example/hash/{}",
+    "https://etherscan.io/tx/0x{}#eventlog",
+    "https://bscscan.com/tx/{}?utm_source=app",
+    "https://blockchair.com/search?q={}",
+    "http://localhost:8080/tx/{}",
+    "etherscan.io/tx/0x{}",
+    "tronscan.org/#/transaction/{}",
+]
+
+
+@pytest.mark.parametrize("url", EXPLORER_URLS)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{}",
+        "check this {} still pending",
+        "the explorer says success ({}) but nothing arrived",
+        "帮我看看这个 {}",
+        "链接：{}，为什么还没到账",
+        "浏览器显示成功了{}但是我没收到",
+    ],
+)
+def test_hash_in_an_explorer_url_is_kept(url, template):
+    for _ in range(TRIES):
+        text = template.format(url.format(hex_key()))
+        assert_untouched(text)
+        assert_untouched(text, expecting_tx_hash=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://wallet.example/import?privateKey={}",
+        "https://wallet.example/import?pk=0x{}",
+        "https://drainer.example/#/key/{}",
+        "https://site.example/?secret={}&ref=1",
+    ],
+)
+def test_hex_in_a_url_parameter_named_like_a_key_is_redacted(url):
+    for _ in range(TRIES):
+        key = hex_key()
+        text = f"this site asked me for {url.format(key)}"
+        result = redact(text)
+        assert key not in result.text
+        assert result.kinds == ["private_key"]
+
+
+def test_key_next_to_an_explorer_url_is_still_redacted():
+    for _ in range(TRIES):
+        tx_hash, key = hex_key(), hex_key()
+        text = f"https://etherscan.io/tx/0x{tx_hash} 我的私钥：{key}"
+        result = redact(text)
+        assert result.text == f"https://etherscan.io/tx/0x{tx_hash} 我的私钥：{KEY_PLACEHOLDER}"
+
+
+# --------------------------------------------------------------------------- hash context
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "this is the hash, not my private key: {}",
+        "It's the transaction hash (not my private key): {}",
+        "not a private key, just the tx hash: {}",
+        "tx hash (NOT the key) {}",
+        "txid={}",
+        "hash: {}",
+        "hash={}",
+        "tx hash: {} (my private key was never shared)",
+        "交易哈希（不是私钥）：{}",
+        "这是交易哈希，不是私钥：{}",
+        "不是私钥，是交易哈希：{}",
+        "这个是哈希值不是私钥 {}",
+        "交易哈希（并非私钥）{}",
+        "{} 是交易哈希，不是我的私钥",
+    ],
+)
+@pytest.mark.parametrize("prefix", ["", "0x"])
+def test_explicit_hash_context_keeps_the_hash(template, prefix):
+    for _ in range(TRIES):
+        assert_untouched(template.format(prefix + hex_key()))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "I checked the tx hash on the explorer and it failed. My private key is {}",
+        "the hash of my withdrawal is in the app; my private key is {}",
+        "交易哈希我在浏览器上查过了，显示失败。我的私钥：{}",
+        "交易哈希没有用，私钥：{}",
+        "this is my key, not the hash: {}",
+        "这是私钥不是哈希：{}",
+        "私钥 {} 交易哈希我也不知道",
+        "txid 查不到，我的私钥是{}",
+    ],
+)
+@pytest.mark.parametrize("expecting", [False, True])
+def test_key_context_is_redacted_even_with_a_hash_word_further_off(template, expecting):
+    for _ in range(TRIES):
+        key = ("0x" if expecting else "") + hex_key()
+        result = redact(template.format(key), expecting_tx_hash=expecting)
+        assert result.text == template.format(KEY_PLACEHOLDER)
+        assert result.kinds == ["private_key"]
+
+
+@pytest.mark.parametrize(
+    "template", ["not my private key: {}", "这不是我的私钥：{}", "{} (isn't a key)"]
+)
+def test_a_negated_key_label_names_nothing(template):
+    # "not my private key" is no key label; with no other label the value is
+    # unlabelled: a key, unless the bot has just asked for the hash.
+    for _ in range(TRIES):
+        key = hex_key()
+        assert redact(template.format(key)).text == template.format(KEY_PLACEHOLDER)
+        assert_untouched(template.format(key), expecting_tx_hash=True)
+
+
+# --------------------------------------------------------------------------- Chinese groups
+
+
+def written_in_groups(chars: list[str], sizes: tuple[int, ...], sep: str) -> str:
+    """``chars`` in groups whose sizes cycle through ``sizes``."""
+    groups, i = [], 0
+    for size in itertools.cycle(sizes):
+        if i >= len(chars):
+            break
+        groups.append("".join(chars[i : i + size]))
+        i += size
+    return sep.join(groups)
+
+
+def assert_phrase_covered(text: str, start: int, end: int) -> list[SecretMatch]:
+    """Every Chinese character of ``text[start:end]`` lies inside a match."""
+    matches = find_secrets(text)
+    left = [
+        i for i in range(start, end)
+        if HAN_RUN_RE.match(text[i]) and not any(m.start <= i < m.end for m in matches)
+    ]
+    assert not left, f"{len(left)} phrase characters left in {text!r}: {matches}"
+    assert {m.kind for m in matches} == {SecretKind.SEED_PHRASE}
+    assert SEED_PLACEHOLDER_ZH in redact(text).text
+    return matches
+
+
+GROUPINGS = [(3,), (4,), (3, 4), (4, 4, 3), (2, 3, 4, 5, 6), (6,)]
+# Two groups of six glued to prose, with no word such as 助记词 nearby, are not
+# told from two clauses of prose: the glued cases are written in three or more.
+GLUED_GROUPINGS = GROUPINGS[:-1]
+GROUP_SEPARATORS = [" ", "\u3000", "，", "、", "\n", ", "]
+
+
+@pytest.mark.parametrize("lang", HAN_LANGS)
+@pytest.mark.parametrize("strength", [128, 160, 192, 224, 256])
+@pytest.mark.parametrize("sizes", GROUPINGS)
+def test_chinese_phrase_in_groups_alone(lang, strength, sizes):
+    for sep in GROUP_SEPARATORS:
+        written = written_in_groups(phrase(lang, strength), sizes, sep)
+        result = redact(written)
+        assert result.text == SEED_PLACEHOLDER_ZH, (sizes, written, result.text)
+
+
+@pytest.mark.parametrize("lang", HAN_LANGS)
+@pytest.mark.parametrize("strength", [128, 256])
+@pytest.mark.parametrize("sizes", GLUED_GROUPINGS)
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("这是我的助记词：", "然后我转不出来了，请帮我看看"),  # glued after, context word
+        ("昨天晚上我转不出来了", "，谢谢你们帮我看看"),  # glued before, no context word
+        ("昨天晚上我转不出来了", "然后我的币不见了。请帮我看看"),  # glued on both sides
+        ("恢复短语是", "是不是被盗了？请帮我看看"),
+        ("我的助记词\n", "\n为什么余额是零。"),
+    ],
+)
+def test_chinese_phrase_in_groups_glued_to_prose(lang, strength, sizes, before, after):
+    for _ in range(2):
+        for sep in (" ", "\u3000", "、"):
+            written = written_in_groups(phrase(lang, strength), sizes, sep)
+            start, end = len(before), len(before) + len(written)
+            text = before + written + after
+            matches = assert_phrase_covered(text, start, end)
+            # Where a glued end stops is a guess: now and then it takes a
+            # group's worth of the prose next to the phrase, never more.
+            taken_before = count_han(text[min(m.start for m in matches) : start])
+            taken_after = count_han(text[end : max(m.end for m in matches)])
+            assert taken_before <= MAX_GROUP and taken_after <= MAX_GROUP, redact(text).text
+
+
+def test_the_example_from_the_design_is_caught():
+    for lang in HAN_LANGS:
+        for _ in range(TRIES):
+            chars = phrase(lang)
+            written = written_in_groups(chars, (4,), " ")
+            text = f"…这是我的助记词：{written}然后我转不出来了"
+            assert_phrase_covered(text, text.index(written), text.index(written) + len(written))
+            assert redact(text).text.startswith("…这是我的助记词：[已隐藏的助记词]")
+
+
+@pytest.mark.parametrize("lang", HAN_LANGS)
+@pytest.mark.parametrize(
+    "style", ["{i}.{c}", "{i}、{c}", "{i}. {c}", "({i}){c}", "{i}){c}"]
+)
+@pytest.mark.parametrize(("before", "after"), [("助记词：", "然后我转不出来了"), ("", "，谢谢")])
+def test_chinese_phrase_numbered_glued_to_prose(lang, style, before, after):
+    for _ in range(TRIES):
+        chars = phrase(lang)
+        written = " ".join(style.format(i=i, c=c) for i, c in enumerate(chars, 1))
+        text = before + written + after
+        assert_phrase_covered(text, len(before), len(before) + len(written))
+
+
+@pytest.mark.parametrize("lang", HAN_LANGS)
+@pytest.mark.parametrize("sep", [" ", "，", "\n"])
+def test_chinese_phrase_one_by_one_glued_to_prose_on_both_sides(lang, sep):
+    for _ in range(TRIES):
+        chars = phrase(lang)
+        written = sep.join(chars)
+        text = f"我转不出来了{written}然后我的币不见了"
+        assert_phrase_covered(text, 6, 6 + len(written))
+
+
+def test_chinese_phrase_spaced_before_a_sentence_keeps_the_sentence_whole():
+    # The phrase "a b … l" is followed by "。然后"; one window in sixteen of "b … l 然"
+    # passes the checksum too, and must not take "然" from "然后".
+    for lang in HAN_LANGS:
+        for _ in range(4 * TRIES):
+            written = " ".join(phrase(lang))
+            for after in (" 。然后我的USDT就没了", "，然后呢", "。请问怎么办"):
+                text = f"助记词：{written}{after}"
+                assert redact(text).text == f"助记词：{SEED_PLACEHOLDER_ZH}{after}"
+
+
+@pytest.mark.parametrize("lang", HAN_LANGS)
+def test_chinese_phrase_in_groups_with_a_typo_is_still_caught(lang):
+    # No checksum then: the shape (groups of four that are no words) decides.
+    for _ in range(TRIES):
+        chars = phrase(lang, 256)
+        chars[5] = "的" if chars[5] != "的" else "一"
+        written = written_in_groups(chars, (4,), " ")
+        text = f"我转不出来了{written}，谢谢"
+        assert_phrase_covered(text, 6, 6 + len(written))
+
+
+def test_checksum_matches_the_mnemonic_package():
+    for lang in HAN_LANGS:
+        mnemo = Mnemonic(lang)
+        other = Mnemonic(HAN_LANGS[1] if lang == HAN_LANGS[0] else HAN_LANGS[0])
+        for strength in (128, 160, 192, 224, 256):
+            for _ in range(TRIES):
+                words = mnemo.generate(strength).split()
+                assert checksum_ok("".join(words))
+                words[3] = secrets.choice(mnemo.wordlist)
+                # The guard accepts a phrase of either list.
+                expected = mnemo.check(" ".join(words)) or (
+                    set(words) <= set(other.wordlist) and other.check(" ".join(words))
+                )
+                assert checksum_ok("".join(words)) == expected
+
+
+# --------------------------------------------------------------------------- Chinese prose, lists
+
+CHINESE_LISTS = [
+    "一帆风顺，万事如意，心想事成，身体健康",
+    "祝大家新年快乐：恭喜发财、年年有余、步步高升、大吉大利、平安喜乐、阖家欢乐",
+    "守株待兔 亡羊补牢 对牛弹琴 井底之蛙 画蛇添足 自相矛盾",
+    "胸有成竹\n卧薪尝胆\n破釜沉舟\n望梅止渴\n画龙点睛\n狐假虎威",
+    "恭喜發財，年年有餘，步步高昇，大吉大利，一帆風順，萬事如意",
+    "首页 行情 交易 资产 我的 设置 钱包 转账 收款 兑换",
+    "1.打开钱包 2.点击资产 3.选择币种 4.点击提币 5.输入地址 6.确认转账",
+    "步骤：打开钱包、点击提币、输入地址、输入数量、确认转账、等待确认",
+    "歷史記錄 地址簿 安全中心 幫助中心 聯繫客服 語言設置 網絡切換 添加代幣",
+    "转错了 被骗了 充不进去 钱没了 等了好久 求助 有人吗",
+    "麻烦了，等了好久，求助，被盗了吗，钱没了，充不进去，转错了，闪退了，有人吗",
+    "提币失败 到账很慢 客服不回 怎么回事 急急急",
+]
+
+
+@pytest.mark.parametrize("text", CHINESE_LISTS)
+def test_chinese_idioms_and_short_phrase_lists_are_not_redacted(text):
+    assert_untouched(text)
+
+
+SEED_TALK_CHINESE = [
+    "我的助记词丢了怎么办，钱包里的币还在吗，我换了新手机以后原来的钱包打不开了",
+    "客服让我提供助记词所以刚才那个方法不行所以我对这个不太懂后来打开就是白屏",
+    "忘记助记词了还能找回吗 然后我有两个钱包 所以合约地址是从官网复制的所以我用的是安卓手机",
+    "助記詞是什麼意思 其實麻煩儘快處理一下結果我不知道自己授權過什麼 但是打開就是白屏",
+    "我抄的助记词好像少了一个字 另外对方说没收到 提示滑点过大，网络连接失败？",
+]
+
+
+@pytest.mark.parametrize("text", SEED_TALK_CHINESE)
+def test_chinese_prose_about_the_seed_phrase_is_not_redacted(text):
+    assert_untouched(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I tried: restart, reinstall, clear cache, update the app, switch network, add token",
+        "Menu items that crash: send / receive / swap / bridge / stake / settings / history",
+        "Things I did so far:\n- backup\n- dark mode\n- language\n- address book",
+    ],
+)
+def test_lists_of_english_words_are_not_redacted(text):
+    assert_untouched(text)
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def test_the_benchmark_at_small_size_meets_its_goals():
+    # The generator of bench.secret_guard_precision, at a size `make test` can afford.
+    secret_cases, lookalike_cases = generate(size=300, seed=SEED)
+    assert len(secret_cases) == len(lookalike_cases) == 300
+    assert all(case.secret for case in secret_cases)
+    assert not any(case.secret for case in lookalike_cases)
+    outcome = evaluate(secret_cases, lookalike_cases)
+    assert outcome.leaks == [], [(case.family, m) for case, m in outcome.leaks]
+    assert outcome.false_alarm_pct <= MAX_FALSE_ALARM_PCT, [
+        (case.family, case.text) for case, _ in outcome.false_alarms
+    ]
+    assert outcome.ok
+
+
+def test_the_benchmark_set_is_the_same_for_the_same_seed():
+    first, second = generate(size=40, seed=7), generate(size=40, seed=7)
+    assert [c.text for c in first[0] + first[1]] == [c.text for c in second[0] + second[1]]
+    assert generate(size=40, seed=8)[0] != first[0]
+
+
+def test_the_benchmark_report_never_prints_a_whole_secret(capsys):
+    secret_cases, lookalike_cases = generate(size=60, seed=3)
+    # Pretend the guard missed everything, to see how failures are shown.
+    outcome = GuardScore(
+        len(secret_cases), len(lookalike_cases),
+        leaks=[(case, []) for case in secret_cases],
+        false_alarms=[(case, []) for case in lookalike_cases],
+    )
+    report(outcome, secret_cases, lookalike_cases, 0.0)
+    printed = capsys.readouterr().out
+    assert "secret_guard leaks: 60 / 60" in printed
+    assert "secret_guard false alarms: 100.00 % (60 / 60)" in printed
+    for case in secret_cases:
+        whole = case.text[case.secret[0][0] : case.secret[-1][1]]
+        assert whole not in printed
+        for start, end in case.secret:
+            if end - start >= 8:  # a key, or a phrase typed without blanks
+                assert case.text[start:end] not in printed
+    assert not outcome.ok
