@@ -20,6 +20,14 @@ with any match at all. Goals: 0 leaks, at most 0.5 % false alarms. Prints
 ``secret_guard leaks: N / M`` and ``secret_guard false alarms: P % (N / M)``
 and a few examples of each failure (secrets truncated); exits 1 when a goal is
 missed. ``--fresh`` checks that the figures hold for secrets never seen before.
+
+The guard runs on the chat server's every message, so its slowest message
+matters too: ``adversarial_inputs`` are messages of the longest length the
+chat accepts built to make it work hardest (thousands of list characters in
+short groups, BIP-39 words, 64-hex strings, deep numbering). Each shape is
+drawn three times afresh and timed; the best of the three (the least disturbed
+by other work on the machine) counts, and the slowest shape is printed as
+``secret_guard worst case: T ms for 4000 chars (shape)``. Goal: at most 100 ms.
 """
 
 from __future__ import annotations
@@ -44,13 +52,18 @@ from mnemonic import Mnemonic
 from opencc import OpenCC
 
 from support_core.patterns import count_han
-from support_core.secret_guard import SecretMatch, find_secrets
+from support_core.secret_guard import SecretMatch, find_secrets, redact
 
 SEED = 20240521
 SIZE = 1200  # cases per side (secrets, look-alikes)
 MAX_LEAKS = 0
 MAX_FALSE_ALARM_PCT = 0.5
 EXAMPLES = 4
+# The longest message the chat accepts (addons.channels.guard.MAX_MESSAGE_CHARS),
+# and the goal for the slowest of the adversarial ones, in milliseconds.
+MAX_MESSAGE_CHARS = 4000
+MAX_WORST_MS = 100.0
+WORST_CASE_DRAWS = 3
 
 Span = tuple[int, int]
 
@@ -596,6 +609,89 @@ def report(
             print(f"  {title} [{case.family}] matched={reasons}: {_masked(case)}")
 
 
+# --------------------------------------------------------------------------- worst cases
+
+
+def adversarial_inputs(seed: int = SEED) -> list[tuple[str, str]]:
+    """Messages of ``MAX_MESSAGE_CHARS`` built to make the guard work hardest, with their shape.
+
+    Chinese list characters in groups the guard must look at window by window
+    (groups of one to six, glued runs after 助记词, numbering), BIP-39 words,
+    64-hex strings bare, labelled and in explorer URLs, and all of them mixed.
+    """
+    rng = random.Random(seed)
+    simplified = Mnemonic("chinese_simplified").wordlist
+    traditional = Mnemonic("chinese_traditional").wordlist
+    english = Mnemonic("english").wordlist
+
+    def han(n: int, words: list[str] = simplified) -> str:
+        return "".join(rng.choice(words) for _ in range(n))
+
+    def groups(sizes: tuple[int, ...], sep: str = " ", words: list[str] = simplified) -> str:
+        return sep.join(han(rng.choice(sizes), words) for _ in range(MAX_MESSAGE_CHARS))
+
+    def hex64() -> str:
+        return rng.randbytes(32).hex()
+
+    labels = ("txid", "tx hash:", "不是私钥", "not my key", "私钥", "交易哈希")
+
+    shapes = [
+        ("grouped Han", groups((4,))),
+        ("Han in groups of 3", groups((3,), "，")),
+        ("single Han", groups((1,))),
+        ("Han in groups of 2", groups((2,))),
+        ("Han in groups of 1-6", groups((1, 2, 3, 4, 5, 6))),
+        ("Han in groups of 5-6", groups((5, 6))),
+        ("traditional and simplified Han", groups((1, 3, 4), " ", simplified + traditional)),
+        ("long and short Han tokens", groups((1, 2, 7, 9))),
+        ("grouped Han after 助记词", "助记词：" + groups((1, 2, 3, 4, 5, 6))),
+        ("glued Han after 助记词", "助记词" + han(MAX_MESSAGE_CHARS)),
+        ("glued Han, many 助记词", "".join(
+            "助记词" if rng.random() < 0.02 else han(1) for _ in range(MAX_MESSAGE_CHARS)
+        )),
+        ("Han runs between letters", "x".join(
+            " ".join(han(1) for _ in range(13)) for _ in range(MAX_MESSAGE_CHARS // 20)
+        )),
+        ("deeply numbered Han", "".join(
+            f"{a}.{b}.{c}) {han(3)}\n" for a in range(1, 30) for b in range(1, 30)
+            for c in range(1, 6)
+        )),
+        ("BIP-39 words", " ".join(rng.choice(english) for _ in range(MAX_MESSAGE_CHARS))),
+        ("BIP-39 words glued", "".join(rng.choice(english) for _ in range(MAX_MESSAGE_CHARS))),
+        ("numbered BIP-39 words", "\n".join(
+            f"{i}. {rng.choice(english)}" for i in range(1, MAX_MESSAGE_CHARS)
+        )),
+        ("64-hex", " ".join(hex64() for _ in range(100))),
+        ("64-hex labelled", " ".join(
+            f"{rng.choice(labels)} {hex64()}" for _ in range(100)
+        )),
+        ("64-hex in explorer URLs", "".join(
+            f"https://etherscan.io/tx/0x{hex64()}," for _ in range(100)
+        )),
+        ("mixed", " ".join(rng.choice((
+            han(1), han(4), rng.choice(english), hex64(), "1.", "助记词", "私钥", "txid"
+        )) for _ in range(MAX_MESSAGE_CHARS))),
+    ]
+    return [(shape, text[:MAX_MESSAGE_CHARS]) for shape, text in shapes]
+
+
+def worst_case(seed: int = SEED, draws: int = WORST_CASE_DRAWS) -> tuple[float, str]:
+    """The slowest shape of ``adversarial_inputs``, as (milliseconds, shape).
+
+    Each shape is drawn ``draws`` times from different seeds, so that nothing the
+    guard keeps from one message helps with the next, and the fastest draw counts.
+    """
+    best: dict[str, float] = {}
+    for draw in range(draws):
+        for shape, text in adversarial_inputs(seed + draw):
+            started = time.perf_counter()
+            redact(text)
+            elapsed = 1000 * (time.perf_counter() - started)
+            best[shape] = min(best.get(shape, elapsed), elapsed)
+    shape = max(best, key=best.__getitem__)
+    return best[shape], shape
+
+
 def _hash_of_sets(secret_cases: list[Case], lookalike_cases: list[Case]) -> str:
     digest = hashlib.sha256()
     for case in secret_cases + lookalike_cases:
@@ -617,7 +713,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"secret_guard set seed={args.seed} fingerprint={fingerprint}")
     outcome = evaluate(secret_cases, lookalike_cases)
     report(outcome, secret_cases, lookalike_cases, time.perf_counter() - started)
-    return 0 if outcome.ok else 1
+    worst_ms, shape = worst_case(args.seed)
+    print(f"secret_guard worst case: {worst_ms:.0f} ms for {MAX_MESSAGE_CHARS} chars ({shape}) "
+          f"(goal <= {MAX_WORST_MS:.0f} ms)")
+    return 0 if outcome.ok and worst_ms <= MAX_WORST_MS else 1
 
 
 if __name__ == "__main__":

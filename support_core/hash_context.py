@@ -74,10 +74,11 @@ def _url_role(text: str, start: int, end: int) -> Role | None:
     return None
 
 
-def _blank(text: str, words: tuple[str, ...]) -> str:
-    for word in words:
+def _blanked(text: str, ignore: tuple[str, ...]) -> str:
+    """``text`` with the ``ignore`` strings and the negated labels blanked out."""
+    for word in ignore:
         text = text.replace(word, " " * len(word))
-    return text
+    return _NEGATED_RE.sub(lambda m: " " * len(m.group()), text)
 
 
 def hex_role(text: str, start: int, end: int, *, ignore: tuple[str, ...] = ()) -> Role | None:
@@ -86,11 +87,31 @@ def hex_role(text: str, start: int, end: int, *, ignore: tuple[str, ...] = ()) -
     ``ignore`` lists strings that label nothing although they contain a label
     word (the guard's own placeholders: "[redacted seed phrase]" is no seed).
     """
-    in_url = _url_role(text, start, end)
-    if in_url is not None:
-        return in_url
-    blanked = _blank(text, ignore)
-    blanked = _NEGATED_RE.sub(lambda m: " " * len(m.group()), blanked)
+    return hex_roles(text, [(start, end)], ignore=ignore)[0]
+
+
+def hex_roles(
+    text: str, spans: list[tuple[int, int]], *, ignore: tuple[str, ...] = ()
+) -> list[Role | None]:
+    """``hex_role`` of each ``(start, end)`` of one text.
+
+    The negated labels are blanked out once for all, not once per value: a
+    message of 4,000 characters holds some 60 of them.
+    """
+    blanked: str | None = None
+    roles: list[Role | None] = []
+    for start, end in spans:
+        role = _url_role(text, start, end)
+        if role is None:
+            if blanked is None:
+                blanked = _blanked(text, ignore)
+            role = _label_role(blanked, start, end)
+        roles.append(role)
+    return roles
+
+
+def _label_role(blanked: str, start: int, end: int) -> Role | None:
+    """The role the nearest label gives the value at ``start:end`` (labels: see above)."""
     before_start = max(0, start - _WINDOW_BEFORE)
     before = blanked[before_start:start]
     after = blanked[end : end + _WINDOW_AFTER]

@@ -21,6 +21,7 @@ Design rules (see docs/design.md, "Secrets never stay"):
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import unicodedata
@@ -32,7 +33,7 @@ import base58
 from mnemonic import Mnemonic
 
 from support_core.chinese_phrase import VALID_LENGTHS, find_phrases, is_separator
-from support_core.hash_context import hex_role
+from support_core.hash_context import hex_roles
 from support_core.patterns import BASE58_CHAR, HAN_RE
 
 MIN_PHRASE_WORDS = 12
@@ -120,11 +121,16 @@ def _word_runs(text: str) -> list[SecretMatch]:
     """Runs of 12+ separated words that all belong to one alphabetic word list."""
     # Letters inside a long hex string (a key or a hash) are not words of a phrase,
     # even where digits between them read like a numbered list.
-    hex_blobs = [(m.start(), m.end()) for m in _HEX_BLOB_RE.finditer(text)]
+    blobs = [(m.start(), m.end()) for m in _HEX_BLOB_RE.finditer(text)]
+    blob_starts = [start for start, _ in blobs]
+
+    def in_blob(word: re.Match[str]) -> bool:
+        # The blobs do not overlap: only the last one starting before the word can hold it.
+        i = bisect.bisect_right(blob_starts, word.start()) - 1
+        return i >= 0 and word.end() <= blobs[i][1]
+
     words = [
-        m for m in _WORD_RE.finditer(text)
-        if not HAN_RE.search(m.group())
-        and not any(start <= m.start() and m.end() <= end for start, end in hex_blobs)
+        m for m in _WORD_RE.finditer(text) if not HAN_RE.search(m.group()) and not in_blob(m)
     ]
     if len(words) < MIN_PHRASE_WORDS:
         return []
@@ -183,10 +189,11 @@ def _han_runs(text: str) -> list[SecretMatch]:
 
 def _hex_keys(text: str, expecting_tx_hash: bool) -> list[SecretMatch]:
     found = []
-    for m in _HEX64_RE.finditer(text):
-        # Placeholders of earlier redactions label nothing: the word 'seed' in
-        # "[redacted seed phrase]" is no key label.
-        label = hex_role(text, m.start(), m.end(), ignore=PLACEHOLDERS)
+    values = list(_HEX64_RE.finditer(text))
+    # Placeholders of earlier redactions label nothing: the word 'seed' in
+    # "[redacted seed phrase]" is no key label.
+    labels = hex_roles(text, [m.span() for m in values], ignore=PLACEHOLDERS)
+    for m, label in zip(values, labels, strict=True):
         if label == "key":
             found.append(SecretMatch(SecretKind.PRIVATE_KEY, m.start(), m.end(), "hex-labelled"))
         elif label == "hash" or expecting_tx_hash:

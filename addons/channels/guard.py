@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass, replace
@@ -138,7 +139,9 @@ async def screen_message(
         raise MessageRejected("message_not_text", "'message' must be a string.")
     tracker = await _tracker(agent, sender_id)
     expecting = tracker is not None and tracker.get_slot("requested_slot") == TX_HASH_SLOT_REQUEST
-    guarded = guard_text(raw, expecting_tx_hash=expecting)
+    # The guard is CPU-bound (up to some tens of milliseconds for a long message):
+    # in a worker thread it cannot hold up the other conversations on this loop.
+    guarded = await asyncio.to_thread(guard_text, raw, expecting_tx_hash=expecting)
     if payloads.looks_like_intent(guarded.text):
         events = list(tracker.events) if tracker is not None else []
         screened = payloads.screen(guarded.text, events, allowed_payloads)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from dataclasses import replace
 
 import pytest
 from mnemonic import Mnemonic
 
+from addons.channels import guard
 from addons.channels.guard import (
     APP_USER_METADATA_KEY,
     MAX_MESSAGE_CHARS,
@@ -158,3 +160,31 @@ def test_an_unlabelled_hex_is_a_key_unless_the_bot_asked_for_a_hash() -> None:
     assert _screen(_Agent(_Store(_Tracker("ticket_email"))), hex64) == KEY_PLACEHOLDER
     assert _screen(_Agent(_Store(None)), hex64) == KEY_PLACEHOLDER
     assert _screen(None, hex64) == KEY_PLACEHOLDER
+
+
+def test_the_guard_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A long message costs the guard some tens of milliseconds; other conversations
+    # on the same loop must go on meanwhile. This guard waits for the loop to run
+    # something else: were it called on the loop, it would wait in vain.
+    loop_ran = threading.Event()
+    loop_thread = threading.get_ident()
+    guarded_in: list[int] = []
+
+    def waiting_guard(raw: object, *, expecting_tx_hash: bool = False) -> guard.GuardedText:
+        guarded_in.append(threading.get_ident())
+        assert loop_ran.wait(timeout=10), "the guard held up the event loop"
+        return guard_text(raw, expecting_tx_hash=expecting_tx_hash)
+
+    monkeypatch.setattr(guard, "guard_text", waiting_guard)
+
+    async def other_conversation() -> None:
+        loop_ran.set()
+
+    async def both() -> str:
+        screening = asyncio.create_task(screen_message(None, "s", "hello", frozenset()))
+        await asyncio.sleep(0)  # the screening starts and hands the guard to a thread
+        await other_conversation()
+        return (await screening).text
+
+    assert asyncio.run(both()) == "hello"
+    assert guarded_in and guarded_in[0] != loop_thread

@@ -20,13 +20,24 @@ from mnemonic import Mnemonic
 
 from bench.secret_guard_precision import (
     MAX_FALSE_ALARM_PCT,
+    MAX_MESSAGE_CHARS,
     SEED,
+    ZH_CLAUSELETS,
+    ZH_SHORT,
+    Generator,
     GuardScore,
+    adversarial_inputs,
     evaluate,
     generate,
     report,
 )
-from support_core.chinese_phrase import MAX_GROUP, SEED_CONTEXT_RE, checksum_ok, looks_random
+from support_core.chinese_phrase import (
+    MAX_GROUP,
+    SEED_CONTEXT_RE,
+    VALID_LENGTHS,
+    checksum_ok,
+    looks_random,
+)
 from support_core.patterns import HAN_RUN_RE, count_han
 from support_core.secret_guard import (
     KEY_PLACEHOLDER,
@@ -1336,3 +1347,138 @@ def test_the_benchmark_report_never_prints_a_whole_secret(capsys):
             if end - start >= 8:  # a key, or a phrase typed without blanks
                 assert case.text[start:end] not in printed
     assert not outcome.ok
+
+
+# --------------------------------------------------------------------------- adversarial messages
+
+# Messages of the longest length the chat accepts, built to make the guard work
+# hardest (bench.secret_guard_precision times them). The guard caps its work per
+# message and redacts what it has no time left to check: however a message is
+# built, nothing in it that is a phrase may come through.
+ADVERSARIAL = dict(adversarial_inputs(SEED))
+RANDOM_HAN_SHAPES = [
+    "grouped Han", "Han in groups of 3", "single Han", "Han in groups of 2",
+    "Han in groups of 1-6", "Han in groups of 5-6", "traditional and simplified Han",
+    "long and short Han tokens",
+]
+
+
+def test_the_adversarial_messages_are_as_long_as_the_chat_allows():
+    assert set(RANDOM_HAN_SHAPES) <= set(ADVERSARIAL)
+    assert all(len(text) == MAX_MESSAGE_CHARS for text in ADVERSARIAL.values())
+    assert adversarial_inputs(SEED) == adversarial_inputs(SEED)
+
+
+def put_in(text: str, secret: str, at: float) -> tuple[str, int, int]:
+    """``text`` with ``secret`` (blanks around) over the characters at share ``at`` of it.
+
+    Returns the new text and where the secret stands in it.
+    """
+    start = min(int(len(text) * at), len(text) - len(secret) - 2)
+    text = text[:start] + " " + secret + " " + text[start + len(secret) + 2 :]
+    return text, start + 1, start + 1 + len(secret)
+
+
+def assert_covered(text: str, spans: list[tuple[int, int]]) -> None:
+    """Every character of each span but blanks lies inside a match."""
+    matches = find_secrets(text)
+    for start, end in spans:
+        left = [
+            i for i in range(start, end)
+            if not text[i].isspace() and not any(m.start <= i < m.end for m in matches)
+        ]
+        assert not left, f"{len(left)} characters of {text[start:end]!r} left"
+
+
+@pytest.mark.parametrize("shape", list(ADVERSARIAL))
+def test_phrases_inside_an_adversarial_message_are_redacted(shape):
+    # A Chinese phrase a third of the way in, an English one at the very end,
+    # where the guard's budget for the message is long spent.
+    han = written_in_groups(phrase("chinese_simplified", 256), (4,), " ")
+    english = " ".join(phrase("english", 256))
+    text, han_start, han_end = put_in(ADVERSARIAL[shape], han, 0.3)
+    text, english_start, english_end = put_in(text, english, 1.0)
+    assert len(text) == MAX_MESSAGE_CHARS
+    assert_covered(text, [(han_start, han_end), (english_start, english_end)])
+
+
+@pytest.mark.parametrize(
+    ("shape", "sizes"),
+    [
+        ("single Han", (1,)),
+        ("Han in groups of 2", (2,)),
+        ("Han in groups of 1-6", (2, 3, 4, 5, 6)),
+        ("Han in groups of 5-6", (5, 6)),
+        ("grouped Han after 助记词", (2, 3, 4, 5, 6)),
+        ("glued Han after 助记词", (24,)),
+        ("Han runs between letters", (1,)),
+        ("deeply numbered Han", (3,)),
+    ],
+)
+def test_a_phrase_written_like_the_blob_around_it_is_redacted_at_its_end(shape, sizes):
+    for lang in HAN_LANGS:
+        written = written_in_groups(phrase(lang, 256), sizes, " ")
+        text, start, end = put_in(ADVERSARIAL[shape], written, 1.0)
+        assert_covered(text, [(start, end)])
+
+
+def aligned_phrases(text: str, sep: str) -> list[tuple[int, int]]:
+    """Stretches of whole groups of ``text`` that are phrases: three or more groups of at
+    most six characters, of a phrase's length, passing the checksum, not reading as words."""
+    groups = [(m.start(), m.group()) for m in re.finditer(f"[^{sep}]+", text)]
+    found = []
+    for i in range(len(groups)):
+        chars = 0
+        for j in range(i, len(groups)):
+            if len(groups[j][1]) > MAX_GROUP or chars >= max(VALID_LENGTHS):
+                break
+            chars += len(groups[j][1])
+            pieces = [group for _, group in groups[i : j + 1]]
+            if j - i >= 2 and chars in VALID_LENGTHS and checksum_ok("".join(pieces)):
+                if looks_random(pieces):
+                    found.append((groups[i][0], groups[j][0] + len(groups[j][1])))
+    return found
+
+
+@pytest.mark.parametrize("shape", RANDOM_HAN_SHAPES)
+def test_no_phrase_of_a_random_han_blob_comes_through(shape):
+    # Thousands of list characters in groups: by chance, dozens of stretches of
+    # them are valid phrases. The guard runs out of budget on such a message;
+    # every one of them must be redacted all the same.
+    text = ADVERSARIAL[shape]
+    sep = "，" if "，" in text else " "
+    phrases = aligned_phrases(text, sep)
+    if shape in ("grouped Han", "Han in groups of 3", "single Han", "Han in groups of 2"):
+        assert len(phrases) > 20  # the test is not moot
+    assert_covered(text, phrases)
+
+
+def test_an_adversarial_message_of_bip39_words_is_redacted_whole():
+    result = redact(ADVERSARIAL["BIP-39 words"])
+    assert SEED_PLACEHOLDER in result.text
+    assert len(remaining_words(result.text) & ENGLISH_WORDS) < 3  # a word cut at the end
+
+
+def test_an_adversarial_message_of_hex_keeps_hashes_and_drops_keys():
+    bare = redact(ADVERSARIAL["64-hex"]).text
+    assert not re.search(r"[0-9a-f]{64}", bare)
+    assert_untouched(ADVERSARIAL["64-hex in explorer URLs"])
+    labelled = redact(ADVERSARIAL["64-hex labelled"]).text
+    assert not re.search(r"(?<!不是)私钥 [0-9a-f]{64}", labelled)
+    assert re.search(r"txid [0-9a-f]{64}", labelled)
+
+
+@pytest.mark.parametrize("kind", ["prose", "prose about the phrase", "clauses", "menu items"])
+def test_long_chinese_messages_are_not_redacted(kind):
+    # As long as the chat allows: the guard's budget is ample for ordinary text.
+    generator = Generator(SEED)
+    make = {
+        "prose": lambda: generator.zh_prose(9),
+        "prose about the phrase": lambda: generator.zh_prose(9, seed_talk=True),
+        "clauses": lambda: " ".join(generator.pick(ZH_CLAUSELETS) for _ in range(10)),
+        "menu items": lambda: "、".join(generator.pick(ZH_SHORT) for _ in range(10)),
+    }[kind]
+    text = ""
+    while len(text) < MAX_MESSAGE_CHARS:
+        text += make() + "。"
+    assert_untouched(text[:MAX_MESSAGE_CHARS])
