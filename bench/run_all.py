@@ -13,6 +13,8 @@ BENCHMARKS = (
     "bench.handoff_latency",
     "bench.backlog_recovery",
     "bench.rate_limit_cost",
+    "bench.secret_guard_precision",
+    "bench.nlu_baseline",
 )
 
 
