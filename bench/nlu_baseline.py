@@ -267,7 +267,7 @@ def assistant_model(workdir: Path, chosen: Path | None) -> tuple[Path, str]:
     if DEFAULT_MODEL.exists() and DEFAULT_MODEL.stat().st_mtime >= _newest_input():
         return DEFAULT_MODEL, f"model {DEFAULT_MODEL.relative_to(ROOT)}"
     why = "is older than the NLU data or config" if DEFAULT_MODEL.exists() else "is missing"
-    print(f"{DEFAULT_MODEL.relative_to(ROOT)} {why}: training an NLU-only model", flush=True)
+    print(f"{DEFAULT_MODEL} {why}: training an NLU-only model", flush=True)
     started = time.monotonic()
     model = train_assistant_nlu(TRAIN_DIR, workdir)
     return model, f"NLU-only model trained here in {time.monotonic() - started:.0f} s"
