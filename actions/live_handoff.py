@@ -14,6 +14,7 @@ from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupActio
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.early_ticket import EARLY_SLOT
 from actions.handoff_client import (
     HandoffCallFailed,
     HandoffRejected,
@@ -23,6 +24,7 @@ from actions.handoff_client import (
 from actions.notifications import already_handled
 from actions.outbox import BOT_MESSAGE, MESSAGE, TICKET
 from actions.runtime import ServiceAction
+from actions.ticket_form import FORM_SLOTS
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +45,7 @@ MAX_CATCH_UP = 50
 T = TypeVar("T")
 TICKET_FORM = "ticket_form"
 # The urgent ticket's questions end when an agent takes the chat.
-_FORM_SLOTS_TO_CLEAR = (
-    "ticket_category", "ticket_title", "ticket_description", "ticket_occurred_at",
-    "ticket_amount", "ticket_tx_hash", "ticket_wallet_address", "ticket_email",
-    "ticket_confirmed", "ticket_open_early", "requested_slot",
-)
+_FORM_SLOTS_TO_CLEAR = (*FORM_SLOTS, EARLY_SLOT, "requested_slot")
 
 
 def _form_active(tracker: Tracker) -> bool:

@@ -144,18 +144,9 @@ def update_active_ticket(session: Session, ticket_id: int, values: Mapping[str, 
     One atomic UPDATE, so a resolution that commits first wins and the
     update finds no open ticket, instead of changing a resolved one.
     """
-    stmt = (
-        update(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.status.in_(ACTIVE_STATUSES))
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    return _update_where(
+        session, ticket_id, [Ticket.id == ticket_id, Ticket.status.in_(ACTIVE_STATUSES)], values
     )
-    matched = session.execute(stmt).rowcount == 1
-    if matched:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is not None:
-            session.refresh(ticket)
-    return matched
 
 
 def transition_ticket(
@@ -178,6 +169,13 @@ def transition_ticket(
         conditions.append(Ticket.assignee_id == assignee_id)
     if unrated:
         conditions.append(Ticket.csat.is_(None))
+    return _update_where(session, ticket_id, conditions, values)
+
+
+def _update_where(
+    session: Session, ticket_id: int, conditions: list[Any], values: Mapping[str, Any]
+) -> bool:
+    """One atomic conditional UPDATE of the ticket; whether its row matched."""
     stmt = (
         update(Ticket)
         .where(and_(*conditions))

@@ -33,6 +33,7 @@ from handoff_service.app import create_app
 from handoff_service.config import Settings
 from handoff_service.db import upgrade
 from handoff_service.services import HandoffService
+from handoff_service.validation import UPDATABLE_FIELDS
 from tests.handoff.helpers import FakeNotifier, LiveServer, empty_postgres_schema, ticket_payload
 
 BOT = "fuzz-bot-token"
@@ -304,19 +305,7 @@ TICKET_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 }
 # What an update of the open ticket may change (every other key is ignored).
 DETAIL_FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    name: TICKET_FIELDS[name]
-    for name in (
-        "title",
-        "description",
-        "contact_email",
-        "tx_hash",
-        "wallet_address",
-        "chain",
-        "occurred_at_text",
-        "occurred_at",
-        "amount",
-        "summary",
-    )
+    name: TICKET_FIELDS[name] for name in UPDATABLE_FIELDS
 }
 TEXT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "text": any_text,

@@ -10,8 +10,8 @@ down the ticket and every later detail wait in the outbox, in order.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-import secrets
 
 import base58
 import pytest
@@ -46,8 +46,10 @@ from tests.unit.action_helpers import (
 )
 
 SENDER = "u-5b1c0e7f9a2d4c6e8f0a1b2c3d4e5f60"
-TRON = base58.b58encode_check(b"\x41" + secrets.token_bytes(20)).decode()
-TX_HASH = "0x" + secrets.token_hex(32)
+# Fixed made-up values: they name parametrised tests, which parallel workers must
+# collect identically.
+TRON = base58.b58encode_check(b"\x41" + hashlib.sha256(b"tron").digest()[:20]).decode()
+TX_HASH = "0x" + hashlib.sha256(b"tx-hash").hexdigest()
 STOLEN_ZH = f"钱包被盗了，1000 USDT 被转到 {TRON}"
 STOLEN_EN = "My wallet was hacked, 0.5 ETH is gone"
 SECRET_LINE = "助记词是 [redacted seed phrase]"
