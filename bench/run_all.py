@@ -14,6 +14,7 @@ BENCHMARKS = (
     "bench.backlog_recovery",
     "bench.rate_limit_cost",
     "bench.secret_guard_precision",
+    "bench.screenshot_screening",
     "bench.nlu_baseline",
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the project needs that is missing: the Python 3.10 venv with the
-# project, the widget's socket.io client (npm), and Chromium for the browser tests.
+# project, the widget's socket.io client (npm), the OCR engine and fonts for screenshot
+# screening, and Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! .venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
@@ -19,6 +20,29 @@ if [ ! -f widget/node_modules/socket.io-client/dist/socket.io.min.js ]; then
     (cd widget && npm ci --no-audit --no-fund --silent)
   else
     echo "warning: npm not found; the chat widget needs widget/node_modules (npm ci in widget/)" >&2
+  fi
+fi
+
+# Screenshot screening (support_core.images): Tesseract with its Chinese and English data
+# (the alternative OCR engine, IMAGE_OCR_ENGINE=tesseract), the fonts the screenshot tests
+# and benchmark draw with, and the GL/GLib libraries OpenCV's wheel loads.
+image_packages=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-dejavu-core
+  fonts-wqy-microhei fonts-noto-cjk libgl1 libglib2.0-0)
+missing_images=()
+for package in "${image_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing_images+=("$package")
+done
+if [ "${#missing_images[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian packages for screenshot screening: ${missing_images[*]}"
+    # Waits for another apt run (a second bootstrap) instead of failing on its lock.
+    apt-get update -qq -o DPkg::Lock::Timeout=300 && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing_images[@]}" >/dev/null
+  else
+    echo "warning: missing ${missing_images[*]}; screenshot tests and IMAGE_OCR_ENGINE=tesseract" \
+      "will fail" >&2
+    echo "         install them with: sudo apt-get install ${missing_images[*]}" >&2
   fi
 fi
 
