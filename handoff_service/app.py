@@ -11,10 +11,13 @@ from sanic import Sanic
 from sqlalchemy.orm import Session
 
 from handoff_service.api import make_blueprint, register_cors, register_error_handlers
+from handoff_service.attachment_retention import AttachmentRetention
+from handoff_service.attachment_store import make_store
 from handoff_service.background import wake_on_commit
 from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory
 from handoff_service.dispatcher import DispatchSettings, NotificationDispatcher
+from handoff_service.image_screening import ImageScreener
 from handoff_service.mail.outbox import EMAILS_QUEUED
 from handoff_service.mail.sending import MailSender
 from handoff_service.mail.wiring import build_email_dispatcher
@@ -59,7 +62,8 @@ def create_app(
         ConfigError: a setting cannot be used (e.g. the output channel).
     """
     app = Sanic(f"handoff_{uuid.uuid4().hex}", configure_logging=configure_logging)
-    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    # Images are the largest bodies; JSON routes check their own, smaller limit.
+    app.config.REQUEST_MAX_SIZE = max(settings.max_body_bytes, settings.attachment_max_bytes)
     app.config.FALLBACK_ERROR_FORMAT = "json"
 
     engine = make_engine(settings)
@@ -92,6 +96,12 @@ def create_app(
     app.ctx.clock = clock
     app.ctx.dispatcher = dispatcher
     app.ctx.mailer = mailer
+    app.ctx.screener = ImageScreener(settings.attachment_max_bytes)
+    app.ctx.attachment_store = make_store(settings.attachment_store, settings.state_dir)
+    retention = AttachmentRetention(
+        sessions, clock, app.ctx.attachment_store, settings.attachment_retention_days
+    )
+    app.ctx.retention = retention
 
     app.blueprint(make_blueprint())
     add_page_routes(app, settings)
@@ -105,6 +115,14 @@ def create_app(
     @app.after_server_start
     async def start_mailer(app: Sanic, _loop: object) -> None:
         app.ctx.mailer.start()
+
+    @app.after_server_start
+    async def start_retention(app: Sanic, _loop: object) -> None:
+        app.ctx.retention.start()
+
+    @app.before_server_stop
+    async def stop_retention(app: Sanic, _loop: object) -> None:
+        await app.ctx.retention.stop()
 
     @app.before_server_stop
     async def stop_dispatcher(app: Sanic, _loop: object) -> None:

@@ -9,10 +9,12 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from handoff_service.attachment_store import make_store
 from handoff_service.config import ConfigError, Settings
 from handoff_service.db import (
     current_revision,
@@ -21,7 +23,7 @@ from handoff_service.db import (
     make_session_factory,
     upgrade,
 )
-from handoff_service.errors import ValidationFailed
+from handoff_service.errors import TicketNotFound, ValidationFailed
 from handoff_service.mail.outbox import PENDING, STATES, list_emails
 from handoff_service.models import ticket_ref
 from handoff_service.services import HandoffService
@@ -103,6 +105,37 @@ def cmd_agent_deactivate(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: {exc.detail}", file=sys.stderr)
             return EXIT_FAILED
         print(f"agent {args.name!r} deactivated; their token no longer works")
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def cmd_ticket_delete(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase a ticket: its transcript, audit trail, e-mails and screenshots (bytes too)."""
+    store = make_store(settings.attachment_store, settings.state_dir)
+
+    def work(service: HandoffService) -> int:
+        try:
+            images = service.delete_ticket(args.ref, store)
+        except TicketNotFound as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"ticket {args.ref} deleted, with {images} screenshot(s)")
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def cmd_attachments_expire(settings: Settings, _args: argparse.Namespace) -> int:
+    """Delete every screenshot older than the retention period now."""
+    store = make_store(settings.attachment_store, settings.state_dir)
+    retention = timedelta(days=settings.attachment_retention_days)
+
+    def work(service: HandoffService) -> int:
+        total = 0
+        while deleted := service.expire_attachments(retention, store, 500):
+            total += deleted
+        print(f"{total} screenshot(s) older than {retention.days} days deleted")
         return EXIT_OK
 
     return _with_service(settings, work)
@@ -225,7 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
         "HANDOFF_TICKETS_PER_HOUR, HANDOFF_AGENT_CALLS_PER_MINUTE, "
         "HANDOFF_ANON_CALLS_PER_MINUTE; SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, "
         "SMTP_SECURITY, MAIL_FROM, MAIL_OUTBOX_DIR, EMAIL_REPLY_DELAY_S and CHAT_PUBLIC_URL "
-        "for e-mail to users). The agent console is at /console/.",
+        "for e-mail to users; HANDOFF_ATTACHMENT_STORE, ATTACHMENT_MAX_BYTES, "
+        "ATTACHMENT_MAX_PER_CONVERSATION, HANDOFF_ATTACHMENT_RETENTION_DAYS for screenshots). "
+        "The agent console is at /console/.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -256,6 +291,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_limit, default=50, help="how many, newest first (default 50)"
     )
     mail_list.set_defaults(func=cmd_mail_list)
+
+    ticket = commands.add_parser("ticket", help="tickets").add_subparsers(
+        dest="ticket_command", required=True
+    )
+    delete = ticket.add_parser(
+        "delete", help="erase a ticket with its transcript and screenshots (cannot be undone)"
+    )
+    delete.add_argument("ref", help="the reference, e.g. T-000123")
+    delete.set_defaults(func=cmd_ticket_delete)
+
+    attachments = commands.add_parser("attachments", help="screenshots").add_subparsers(
+        dest="attachments_command", required=True
+    )
+    attachments.add_parser(
+        "expire", help="delete screenshots older than HANDOFF_ATTACHMENT_RETENTION_DAYS now"
+    ).set_defaults(func=cmd_attachments_expire)
 
     serve = commands.add_parser("serve", help="migrate, then run the API (one worker)")
     serve.add_argument("--host", help="overrides HANDOFF_HOST")

@@ -142,6 +142,13 @@ class Settings:
     # First-reply target per priority: the console's SLA display and ``sla_due_at``.
     sla: SlaTargets = field(default_factory=SlaTargets)
     mail: MailSettings = field(default_factory=MailSettings)
+    # Screenshots: where accepted bytes live (``files`` under ``state_dir``, or
+    # ``database`` for several replicas), how big one may be, how many one
+    # conversation may send a day, and how long they are kept.
+    attachment_store: str = "files"
+    attachment_max_bytes: int = 5 * 1024 * 1024
+    attachments_per_day: int = 20
+    attachment_retention_days: int = 90
 
     @property
     def bot_token_file(self) -> Path:
@@ -203,7 +210,32 @@ class Settings:
             ),
             sla=sla_targets(env.get("HANDOFF_SLA_FIRST_REPLY_MINUTES") or ""),
             mail=mail_settings(env),
+            attachment_store=attachment_store(env.get("HANDOFF_ATTACHMENT_STORE") or "files"),
+            attachment_max_bytes=_int(
+                env, "ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, low=1024, high=50 * 1024 * 1024
+            ),
+            attachments_per_day=_int(env, "ATTACHMENT_MAX_PER_CONVERSATION", 20, low=1, high=1000),
+            attachment_retention_days=_int(
+                env, "HANDOFF_ATTACHMENT_RETENTION_DAYS", 90, low=1, high=3650
+            ),
         )
+
+
+ATTACHMENT_STORES = ("files", "database")
+
+
+def attachment_store(raw: str) -> str:
+    """``HANDOFF_ATTACHMENT_STORE``: ``files`` or ``database``.
+
+    Raises:
+        ConfigError: any other value.
+    """
+    value = raw.strip().lower()
+    if value not in ATTACHMENT_STORES:
+        raise ConfigError(
+            f"HANDOFF_ATTACHMENT_STORE must be one of {', '.join(ATTACHMENT_STORES)}, not {raw!r}"
+        )
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

@@ -63,3 +63,17 @@ class RateLimited(HandoffError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class ImageRejected(HandoffError):
+    """An uploaded image was not accepted; ``code`` says why.
+
+    ``image_refused`` (it shows a recovery phrase or a key: HTTP 422, with the
+    ``kinds`` found), ``unsupported_image`` (not a PNG, JPEG or WebP, or
+    damaged: 415), ``image_too_large`` (413).
+    """
+
+    def __init__(self, code: str, detail: str, kinds: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.kinds = kinds

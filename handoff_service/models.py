@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -302,6 +303,9 @@ class Message(Base):
     # and when an e-mail carried it because the widget had not.
     seen_at = Column(UTCDateTime())
     emailed_at = Column(UTCDateTime())
+    # The screenshot this line shows (a user's upload, or an agent's image); the
+    # link is kept on the attachment, so the transcript table stays as it was.
+    attachment = relationship("Attachment", uselist=False, lazy="selectin", viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("ticket_id", "external_id", name="uq_messages_ticket_external"),
@@ -318,6 +322,62 @@ class Message(Base):
 
     def __repr__(self) -> str:
         return f"Message(id={self.id!r}, ticket_id={self.ticket_id!r}, author={self.author!r})"
+
+
+class Attachment(Base):
+    """A screenshot that passed screening: its metadata and the text read from it.
+
+    The bytes live in the configured store (files under ``state/`` or the
+    ``attachment_blobs`` table), keyed by the id. An image is uploaded in a
+    conversation, often before it has a ticket; the ticket it belongs to is set
+    when the conversation's ticket is opened (or at once, during a handoff).
+    """
+
+    __tablename__ = "attachments"
+
+    # Random, not a counter: the id is a capability in the user's own URLs.
+    id = Column(String(40), primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"))
+    # The transcript line that shows it, once there is a ticket to hold one.
+    message_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    author = Column(_enum(Author, "author"), nullable=False)
+    author_name = Column(String(64))
+    mime = Column(String(32), nullable=False)
+    thumbnail_mime = Column(String(32), nullable=False)
+    width = Column(Integer, nullable=False)
+    height = Column(Integer, nullable=False)
+    size_bytes = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    # What OCR and QR decoding read from it, with any secret already redacted.
+    text = Column(Text, nullable=False, default="")
+    # The chat message id the upload became: a retried upload is the same image.
+    external_id = Column(String(200))
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "conversation_id", "external_id", name="uq_attachments_conversation_external"
+        ),
+        Index("ix_attachments_conversation_id_created_at", "conversation_id", "created_at"),
+        Index("ix_attachments_ticket_id", "ticket_id"),
+        Index("ix_attachments_created_at", "created_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"Attachment(id={self.id!r}, ticket_id={self.ticket_id!r})"
+
+
+class AttachmentBlob(Base):
+    """An attachment's bytes, when the database is the store (several replicas)."""
+
+    __tablename__ = "attachment_blobs"
+
+    attachment_id = Column(
+        String(40), ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True
+    )
+    data = Column(LargeBinary, nullable=False)
+    thumbnail = Column(LargeBinary, nullable=False)
 
 
 class AuditEvent(Base):

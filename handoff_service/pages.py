@@ -65,7 +65,8 @@ def content_security_policy(connect_to: Iterable[str], frame_ancestors: Iterable
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data:",
+            # Screenshots are fetched with a token and shown from blob: URLs.
+            "img-src 'self' data: blob:",
             "connect-src " + " ".join(["'self'", *connect_to]),
             "frame-ancestors " + " ".join(frame_ancestors),
             "base-uri 'none'",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from handoff_service.attachment_ids import is_attachment_id
 from handoff_service.errors import NothingToUpdate, ValidationFailed
 from handoff_service.models import (
     MAX_ROW_ID,
@@ -319,6 +320,8 @@ class TranscriptItem:
     author: Author
     text: str
     at: datetime | None
+    # A screenshot the user sent at this point (checked against the conversation later).
+    attachment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -424,7 +427,12 @@ def _parse_transcript(clean: _Cleaner, raw: Any) -> tuple[TranscriptItem, ...]:
         except ValidationFailed as exc:
             raise ValidationFailed(f"{where}.text", f"{where}.{exc.detail}") from None
         at = parse_time(f"{where}.at", item.get("at"))
-        items.append(TranscriptItem(author, text, at))
+        attachment = item.get("attachment_id")
+        if attachment is not None and not (author is Author.USER and is_attachment_id(attachment)):
+            raise ValidationFailed(
+                f"{where}.attachment_id", f"{where}.attachment_id is not a user's attachment id"
+            )
+        items.append(TranscriptItem(author, text, at, attachment))
     if "text" in clean.redacted_fields:
         clean.redacted_fields[clean.redacted_fields.index("text")] = "transcript"
     return tuple(items)

@@ -2,7 +2,8 @@
 
 One module per job:
 
-- :mod:`.bot_routes`, :mod:`.agent_routes`, :mod:`.health`: the routes, by caller;
+- :mod:`.bot_routes`, :mod:`.agent_routes`, :mod:`.attachment_routes`, :mod:`.health`:
+  the routes, by caller (screenshots have their own module);
 - :mod:`.auth`: who is calling (bot token or agent token);
 - :mod:`.context`: a unit of work per request, the use cases, the clock;
 - :mod:`.body`, :mod:`.query`: reading JSON bodies and query arguments;
@@ -19,6 +20,7 @@ from __future__ import annotations
 from sanic import Blueprint
 
 from handoff_service.api.agent_routes import add_agent_routes
+from handoff_service.api.attachment_routes import add_attachment_routes
 from handoff_service.api.bot_routes import add_bot_routes
 from handoff_service.api.cors import register_cors
 from handoff_service.api.error_handlers import register_error_handlers
@@ -33,4 +35,5 @@ def make_blueprint() -> Blueprint:
     add_health_route(bp)
     add_bot_routes(bp)
     add_agent_routes(bp)
+    add_attachment_routes(bp)
     return bp

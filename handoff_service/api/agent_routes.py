@@ -10,7 +10,13 @@ from handoff_service.api.body import json_body
 from handoff_service.api.context import now, service, sla_targets, unit_of_work
 from handoff_service.api.query import int_arg, optional_int_arg, time_arg
 from handoff_service.api.responses import reply
-from handoff_service.api.serializers import change_json, message_json, ticket_brief, ticket_full
+from handoff_service.api.serializers import (
+    attachment_json,
+    change_json,
+    message_json,
+    ticket_brief,
+    ticket_full,
+)
 from handoff_service.models import MAX_ROW_ID
 from handoff_service.times import format_time
 from handoff_service.validation import parse_filters
@@ -48,6 +54,7 @@ def add_agent_routes(bp: Blueprint) -> None:
         ticket = use_cases.get_ticket(ref)
         body = ticket_full(ticket, now(request), sla_targets(request))
         body["messages"] = [message_json(m) for m in use_cases.messages(ref)]
+        body["attachments"] = [attachment_json(a) for a in use_cases.ticket_attachments(ticket)]
         return reply(body)
 
     @bp.get("/tickets/<ref:str>/messages")
@@ -74,7 +81,9 @@ def add_agent_routes(bp: Blueprint) -> None:
     def agent_message(request: Request, ref: str) -> HTTPResponse:
         agent = require_agent(request)
         payload = json_body(request)
-        message = service(request).add_agent_message(ref, agent, payload.get("text"))
+        message = service(request).add_agent_message(
+            ref, agent, payload.get("text"), payload.get("attachment_id")
+        )
         return reply(message_json(message), 201)
 
     @bp.post("/tickets/<ref:str>/resolve")

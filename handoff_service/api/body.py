@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from sanic import Request
+from sanic.exceptions import PayloadTooLarge
 
 from handoff_service.errors import ValidationFailed
 
@@ -70,6 +71,10 @@ def json_body(request: Request) -> dict[str, Any]:
             given twice (the field named is that key).
     """
     raw = request.body or b""
+    # The server admits bodies as large as an image; a JSON body keeps its own limit.
+    limit = request.app.ctx.settings.max_body_bytes
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"the request body is over {limit} bytes")
     if not raw.strip():
         raise BadJson("the request body is empty; send a JSON object")
     try:

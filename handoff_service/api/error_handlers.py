@@ -11,6 +11,9 @@ TicketNotFound         404   ``not_found``, or its own code (``no_open_ticket``)
 TicketConflict         409   the conflict's own code
 NothingToUpdate        400   ``nothing_to_update``
 BadJson                400   ``bad_json``
+ImageRejected          422   ``image_refused`` (with ``kinds``); 415
+                             ``unsupported_image``; 413 ``image_too_large``;
+                             503 ``screening_failed``
 PayloadTooLarge        413   ``body_too_large``
 OperationalError       503   ``database_unavailable``
 =====================  ====  ==========================================
@@ -29,6 +32,7 @@ from handoff_service.api.body import BadJson
 from handoff_service.api.responses import error
 from handoff_service.errors import (
     Forbidden,
+    ImageRejected,
     NothingToUpdate,
     RateLimited,
     TicketConflict,
@@ -38,6 +42,13 @@ from handoff_service.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+_IMAGE_STATUS = {
+    "image_refused": 422,
+    "unsupported_image": 415,
+    "image_too_large": 413,
+    "screening_failed": 503,
+}
 
 
 def register_error_handlers(app: Sanic) -> None:
@@ -77,13 +88,24 @@ def register_error_handlers(app: Sanic) -> None:
     async def conflict(_request: Request, exc: TicketConflict) -> HTTPResponse:
         return error(409, exc.code, exc.detail)
 
+    @app.exception(ImageRejected)
+    async def image_rejected(_request: Request, exc: ImageRejected) -> HTTPResponse:
+        status = _IMAGE_STATUS.get(exc.code, 422)
+        if exc.kinds:
+            return error(status, exc.code, exc.detail, kinds=list(exc.kinds))
+        return error(status, exc.code, exc.detail)
+
     @app.exception(BadJson)
     async def bad_json(_request: Request, exc: BadJson) -> HTTPResponse:
         return error(400, "bad_json", str(exc))
 
     @app.exception(PayloadTooLarge)
     async def too_large(request: Request, _exc: PayloadTooLarge) -> HTTPResponse:
-        limit = request.app.ctx.settings.max_body_bytes
+        settings = request.app.ctx.settings
+        if request.path.endswith("/attachments"):
+            limit = settings.attachment_max_bytes
+            return error(413, "image_too_large", f"the image is over {limit} bytes")
+        limit = settings.max_body_bytes
         return error(413, "body_too_large", f"the request body is over {limit} bytes")
 
     @app.exception(OperationalError)

@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any
 
 from handoff_service.config import SlaTargets
-from handoff_service.models import Message, Ticket
+from handoff_service.models import Attachment, Message, Ticket
 from handoff_service.services import TicketChange, first_reply_due, waiting_seconds
 from handoff_service.times import format_time
 
@@ -65,8 +65,25 @@ def ticket_full(ticket: Ticket, now: datetime, sla: SlaTargets) -> dict[str, Any
     }
 
 
+def attachment_json(attachment: Attachment) -> dict[str, Any]:
+    """An image as agents see it; its URLs need an agent's token."""
+    url = f"/api/attachments/{attachment.id}"
+    return {
+        "id": attachment.id,
+        "mime": attachment.mime,
+        "width": attachment.width,
+        "height": attachment.height,
+        "bytes": attachment.size_bytes,
+        "author": _value(attachment.author),
+        "created_at": format_time(attachment.created_at),
+        "text": attachment.text,
+        "url": url,
+        "thumbnail_url": url + "?size=thumb",
+    }
+
+
 def message_json(message: Message) -> dict[str, Any]:
-    """One transcript line."""
+    """One transcript line (with the image it shows, if any)."""
     return {
         "id": message.id,
         "author": _value(message.author),
@@ -74,6 +91,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "text": message.text,
         "created_at": format_time(message.created_at),
         "external_id": message.external_id,
+        "attachment": attachment_json(message.attachment) if message.attachment else None,
     }
 
 
@@ -82,6 +100,14 @@ def agent_message_json(message: Message, ticket: Ticket) -> dict[str, Any]:
     body = message_json(message)
     del body["external_id"]
     body["ticket_ref"] = ticket.ref
+    if message.attachment is not None:
+        # The chat fetches it through its own channel, by id; the agents' URLs mean nothing there.
+        body["attachment"] = {
+            "id": message.attachment.id,
+            "mime": message.attachment.mime,
+            "width": message.attachment.width,
+            "height": message.attachment.height,
+        }
     return body
 
 

@@ -8,6 +8,7 @@ grouped by caller, one module each:
 - :mod:`.bot_tickets`: the bot opens tickets and relays its conversation;
 - :mod:`.agent_work`: agents read the queue and claim, answer, resolve, close;
 - :mod:`.agents`: agent administration (the CLI) and token checks (the API);
+- :mod:`.attachments`: screenshots uploaded by users and agents, and their expiry;
 - :mod:`.base`: what they share (session, clock, audit, chat events);
 - :mod:`.rules`: transitions, priorities, the SLA clock.
 
@@ -30,6 +31,7 @@ from handoff_service.errors import (
 )
 from handoff_service.services.agent_work import AgentWork, TicketChange, TicketPage
 from handoff_service.services.agents import AgentAdministration, hash_token
+from handoff_service.services.attachments import Attachments
 from handoff_service.services.bot_tickets import BotTickets, TicketQuota
 from handoff_service.services.rules import (
     TRANSITIONS,
@@ -63,5 +65,5 @@ __all__ = [
 ]
 
 
-class HandoffService(BotTickets, AgentWork, AgentAdministration):
+class HandoffService(BotTickets, AgentWork, AgentAdministration, Attachments):
     """Every use case on one session: ``HandoffService(session, clock)``."""

@@ -27,6 +27,7 @@ from handoff_service.models import (
 )
 from handoff_service.repository import TicketFilters
 from handoff_service.services import system_lines
+from handoff_service.services.attachments import IMAGE_REPLY_TEXT, agent_reply_attachment
 from handoff_service.services.base import ServiceBase
 from handoff_service.services.rules import ensure_transition
 from handoff_service.validation import parse_message_text
@@ -154,16 +155,28 @@ class AgentWork(ServiceBase):
             raise TicketConflict("not_assignee", f"ticket {ref} is assigned to another agent")
         return ticket
 
-    def add_agent_message(self, ref: str, agent: Agent, text: Any) -> Message:
+    def add_agent_message(
+        self, ref: str, agent: Agent, text: Any, attachment_id: Any = None
+    ) -> Message:
         """Store the assignee's reply; the first one stops the SLA clock.
 
+        With ``attachment_id`` (an image the agent uploaded to this ticket and
+        has not sent yet) the reply carries that image, and its text may be empty.
+
         Raises:
-            ValidationFailed: empty or too long text.
+            ValidationFailed: empty or too long text, or an attachment that is not the agent's.
             TicketNotFound: no such ticket.
             TicketConflict: the caller is not the assignee, or the ticket is not assigned.
         """
+        if attachment_id is not None and (text is None or text == ""):
+            text = IMAGE_REPLY_TEXT
         clean_text, redacted = parse_message_text(text)
         ticket = self._assigned_to(ref, agent)
+        attachment = (
+            agent_reply_attachment(self.session, ticket, agent, attachment_id)
+            if attachment_id is not None
+            else None
+        )
         now = self.clock()
         message = repo.add_message(
             self.session,
@@ -175,6 +188,8 @@ class AgentWork(ServiceBase):
                 created_at=now,
             ),
         )
+        if attachment is not None:
+            attachment.message_id = message.id
         ticket.updated_at = now
         first = ticket.first_agent_reply_at is None
         if first:

@@ -79,6 +79,7 @@ class BotTickets(ServiceBase):
             # are rare, and a look-up first would cost every ticket a query
             # and still leave the race to the indexes.
             ticket = self._insert_ticket(draft, key)
+            self._link_images(ticket, draft)
             if quota is not None:
                 quota(draft.conversation_id)
             if payload.get("delivered_late") is True:
@@ -104,6 +105,22 @@ class BotTickets(ServiceBase):
         if draft.redacted_fields:
             logger.info("ticket %s: secrets redacted in %s", ticket.ref, draft.redacted_fields)
         return ticket, True
+
+    def _link_images(self, ticket: Ticket, draft: TicketDraft) -> None:
+        """The screenshots sent before the escalation go with the ticket, each on its line."""
+        if not repo.link_unclaimed(self.session, draft.conversation_id, ticket.id):
+            return
+        if not any(item.attachment_id for item in draft.transcript):
+            return
+        # The transcript went in first, in order, so its lines are the first ids.
+        lines = repo.list_messages(self.session, ticket.id, limit=len(draft.transcript))
+        for item, line in zip(draft.transcript, lines, strict=False):
+            if item.attachment_id is None:
+                continue
+            image = repo.get_attachment(self.session, item.attachment_id)
+            # Only the conversation's own image, and only once.
+            if image is not None and image.ticket_id == ticket.id and image.message_id is None:
+                image.message_id = line.id
 
     def _existing_ticket(self, conversation_id: str, key: str | None) -> Ticket | None:
         by_key, active = repo.find_replay_or_active(self.session, conversation_id, key)

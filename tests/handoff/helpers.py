@@ -235,7 +235,10 @@ class ServedApp:
         headers = kw.pop("headers", {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, self.server.url + path, headers=headers, timeout=10, **kw)
+        timeout = kw.pop("timeout", 10)
+        return self.http.request(
+            method, self.server.url + path, headers=headers, timeout=timeout, **kw
+        )
 
 
 @dataclass

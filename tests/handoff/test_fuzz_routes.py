@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from handoff_service.app import create_app
 from handoff_service.config import Settings
 from handoff_service.db import upgrade
+from handoff_service.models import Attachment, Author
 from handoff_service.services import HandoffService
 from handoff_service.validation import UPDATABLE_FIELDS
 from tests.handoff.helpers import FakeNotifier, LiveServer, empty_postgres_schema, ticket_payload
@@ -124,6 +125,15 @@ def _seed(app: Any) -> tuple[list[str], dict[str, list[str]]]:
                 service.resolve(ticket.ref, alice)
             valid["ref"].append(ticket.ref)
             valid["conversation_id"].append(conversation)
+        # An image's row (its bytes are not needed to reach the deep code paths).
+        image = Attachment(
+            id="att_" + "f" * 24, conversation_id="fz-assigned", ticket_id=2, author=Author.USER,
+            mime="image/png", thumbnail_mime="image/jpeg", width=1, height=1, size_bytes=1,
+            sha256="0" * 64, text="",
+        )
+        session.add(image)
+        session.commit()
+        valid["attachment_id"] = [image.id]
     valid["name"] = PAGE_FILES
     return [alice_token, bob_token], valid
 

@@ -260,6 +260,7 @@ def test_claim_reply_resolve_rate_and_the_notifications(api: Api) -> None:
         "text": "Hello!",
         "created_at": reply.json()["created_at"],
         "ticket_ref": ref,
+        "attachment": None,
     }
     closed = api.agent("alice", "POST", f"/api/tickets/{ref}/close")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"

@@ -163,7 +163,7 @@ COMMON_POLICY = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    "img-src": "'self' data:",
+    "img-src": "'self' data: blob:",
     "base-uri": "'none'",
     "form-action": "'none'",
     "object-src": "'none'",
