@@ -18,6 +18,8 @@ FIRST_STEPS = "utter_compromised_first_steps"
 # A user line typed while the form asked for the hash: the guard read a bare 64-hex
 # as a hash there, and the service must read it with the same context.
 HASH_REQUEST = "ticket_tx_hash"
+# A screenshot's transcript line; the service shows the image itself.
+SCREENSHOT_LINE = "[screenshot]"
 
 
 def _intent(event: dict[str, Any]) -> str | None:
@@ -37,11 +39,24 @@ def user_turns(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return turns
 
 
+def _fact_texts(events: Iterable[dict[str, Any]]) -> list[str]:
+    """What the user wrote, and what was read from the screenshots they sent."""
+    texts = []
+    for event in events:
+        if event.get("event") != "user":
+            continue
+        if screenshot_id(event) is not None:
+            texts.append(screenshot_text(event))
+        elif event in user_turns([event]):
+            texts.append(event.get("text") or "")
+    return [text for text in texts if text]
+
+
 def collect_facts(events: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
     """Every wallet fact the user mentioned, by kind, first mention first, no repeats."""
     facts: dict[str, list[str]] = {kind: [] for kind in FACT_KINDS}
-    for event in user_turns(events):
-        for fact in find_facts(event["text"]):
+    for text in _fact_texts(events):
+        for fact in find_facts(text):
             values = facts.setdefault(fact.entity, [])
             if fact.value not in values:
                 values.append(fact.value)
@@ -106,6 +121,22 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat()
 
 
+def screenshot_id(event: dict[str, Any]) -> str | None:
+    """The id of the screenshot a user turn sent, from the channel's server-only metadata."""
+    metadata = event.get("metadata")
+    image = metadata.get("attachment") if isinstance(metadata, dict) else None
+    image_id = image.get("id") if isinstance(image, dict) else None
+    return image_id if isinstance(image_id, str) else None
+
+
+def screenshot_text(event: dict[str, Any]) -> str:
+    """What the service read from a user turn's screenshot (secrets already redacted)."""
+    metadata = event.get("metadata")
+    image = metadata.get("attachment") if isinstance(metadata, dict) else None
+    text = image.get("text") if isinstance(image, dict) else None
+    return text if isinstance(text, str) else ""
+
+
 def transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The chat so far as the agent should read it (last 200 lines).
 
@@ -122,6 +153,12 @@ def transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             requested = event.get("value")
         elif kind == "active_loop" and not event.get("name"):
             requested = None
+        elif kind == "user" and (image_id := screenshot_id(event)) is not None:
+            # The image is at the service already; the line points at it.
+            lines.append({
+                "author": "user", "text": SCREENSHOT_LINE, "at": _iso(event.get("timestamp")),
+                "attachment_id": image_id,
+            })
         elif kind == "user" and text and not text.startswith("/") and (
             _intent(event) not in EXTERNAL_INTENTS
         ):

@@ -14,6 +14,7 @@ from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupActio
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.conversation_summary import SCREENSHOT_LINE, screenshot_id
 from actions.early_ticket import EARLY_SLOT
 from actions.handoff_client import (
     HandoffCallFailed,
@@ -35,6 +36,9 @@ SERVICE_READ_ATTEMPTS = 3
 SERVICE_READ_PAUSE_SECONDS = 0.5
 _MAX_PAUSE_SECONDS = 2.0
 _MESSAGE_ID = re.compile(r"^[0-9]{1,18}$")
+ATTACHMENT_ID = re.compile(r"^att_[A-Za-z0-9_-]{16,36}$")
+# The chat channel's route for a conversation's images (session-checked there).
+CHAT_ATTACHMENTS_PATH = "/webhooks/socketio/attachments"
 LAST_RELAYED_SLOT = "last_relayed_message"
 BACKLOG_NOTICE_SLOT = "relay_backlog_notice_given"
 # Rasa's text of a message triggered through its API (trigger_intent).
@@ -210,7 +214,11 @@ class ActionRelayToAgent(ServiceAction):
         # user writes follows it: no second notice then.
         ticket_queued = any(entry.kind == TICKET for entry in queued)
         for user_event in pending:
-            text = user_event.get("text") or ""
+            text = (
+                SCREENSHOT_LINE
+                if screenshot_id(user_event) is not None
+                else user_event.get("text") or ""
+            )
             message_id = user_event.get("message_id")
             key = f"{conversation_id}:{message_id}"
             payload = {"text": text, "external_id": message_id}
@@ -348,9 +356,22 @@ class ActionDeliverAgentMessage(ServiceAction):
                 }
             }
         )
+        image = agent_image_src(message)
+        if image is not None:
+            # Rasa's image message: the widget fetches it through its own channel.
+            dispatcher.utter_message(image=image)
         if _form_active(tracker):
             return [*_end_form_for_agent(tracker), SlotSet("handoff_active", True)]
         return []
+
+
+def agent_image_src(message: dict[str, Any]) -> str | None:
+    """Where the widget fetches the image an agent sent with a reply, if any."""
+    attachment = message.get("attachment")
+    image_id = attachment.get("id") if isinstance(attachment, dict) else None
+    if not isinstance(image_id, str) or not ATTACHMENT_ID.match(image_id):
+        return None
+    return f"{CHAT_ATTACHMENTS_PATH}/{image_id}"
 
 
 class ActionAgentJoined(ServiceAction):

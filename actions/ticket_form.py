@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import ticket_fields as fields
 from actions.conversation_summary import collect_facts, latest_problem
 from actions.early_ticket import EARLY_SLOT, add_answer, add_details, details_in
+from actions.screenshots import described_facts, screenshot_text
 from support_core.chains import InvalidValue, check_address, check_tx_hash
 from support_core.facts import find_facts
 
@@ -27,6 +28,7 @@ FORM_SLOTS = (
     "ticket_email",
     "ticket_confirmed",
 )
+SHARE_SCREENSHOT = "share_screenshot"
 _MAX_TITLE = 120
 _MAX_DESCRIPTION = 4000
 _MAX_AMOUNT = 64
@@ -171,6 +173,16 @@ class ValidateTicketForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A well-formed transaction hash, or 'skip'."""
         text = str(value).strip()
+        if _latest_intent(tracker) == SHARE_SCREENSHOT:
+            # The answer is a screenshot: the hash is read from it, or asked for as text.
+            read = _first_facts(screenshot_text(tracker.latest_message)).get("tx_hash")
+            if read is None:
+                dispatcher.utter_message(response="utter_screenshot_no_hash")
+                return {"ticket_tx_hash": None}
+            # Said back, so that a misread hash can be corrected at the summary.
+            found = described_facts({"tx_hash": read}, language_of(tracker))
+            dispatcher.utter_message(response="utter_screenshot_read", found=found)
+            text = read
         if _skipped(text):
             return {"ticket_tx_hash": fields.SKIPPED}
         facts = _first_facts(text)

@@ -20,8 +20,14 @@ APP_USER_METADATA_KEY = "app_user_id"
 PREVIOUS_METADATA_KEY = "previous_conversations"
 # What the bot is waiting for (read by addons.expected_answer).
 EXPECTED_METADATA_KEY = "expected_answer"
+# A screenshot the channel uploaded for this turn (its id and the text read from it).
+ATTACHMENT_METADATA_KEY = "attachment"
 _SERVER_KEYS = (
-    SECRET_METADATA_KEY, APP_USER_METADATA_KEY, PREVIOUS_METADATA_KEY, EXPECTED_METADATA_KEY
+    SECRET_METADATA_KEY,
+    APP_USER_METADATA_KEY,
+    PREVIOUS_METADATA_KEY,
+    EXPECTED_METADATA_KEY,
+    ATTACHMENT_METADATA_KEY,
 )
 
 

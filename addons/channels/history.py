@@ -19,6 +19,10 @@ from rasa.core.channels.socketio import SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 
 EXTERNAL_PREFIX = "EXTERNAL: "
+# Where the widget fetches a conversation's images (the socket.io channel's routes).
+ATTACHMENTS_PATH = "/webhooks/socketio/attachments"
+# A screenshot turn's text in the history; the widget shows the image instead.
+SCREENSHOT_TEXT = "[screenshot]"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 200
 # What a client may choose as the id of its own message.
@@ -100,14 +104,33 @@ async def rendered_messages(sender_id: str, events: Any) -> list[dict[str, Any]]
             if event.message_id in user_ids:
                 continue  # given back to the bot as a fresh turn: shown once
             user_ids.add(event.message_id)
-            shown.append(
-                {"id": event.message_id, "ts": event.timestamp, "sender": "user", "text": text}
-            )
+            line = {"id": event.message_id, "ts": event.timestamp, "sender": "user", "text": text}
+            image = _screenshot(event)
+            if image is not None:
+                line.update(text=SCREENSHOT_TEXT, attachment=image)
+            shown.append(line)
         elif isinstance(event, BotUttered):
             recorder.emitted.clear()
             await output.send_response(sender_id, event.message())
             shown.extend({**part, "sender": "bot"} for part in recorder.emitted)
     return shown
+
+
+def _screenshot(event: UserUttered) -> dict[str, Any] | None:
+    """The image a user's turn sent, as the widget fetches it (from server-only metadata)."""
+    metadata = getattr(event, "metadata", None) or {}
+    image = metadata.get("attachment") if isinstance(metadata, dict) else None
+    if not isinstance(image, dict) or not isinstance(image.get("id"), str):
+        return None
+    url = f"{ATTACHMENTS_PATH}/{image['id']}"
+    return {
+        "id": image["id"],
+        "mime": image.get("mime"),
+        "width": image.get("width"),
+        "height": image.get("height"),
+        "url": url,
+        "thumbnail_url": url + "?size=thumb",
+    }
 
 
 def page_after(messages: list[dict[str, Any]], after: object, limit: int) -> HistoryPage:

@@ -33,6 +33,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.channels.attachments import add_attachment_routes
 from addons.channels.flood import ChatFloodGuard, limited_text
 from addons.channels.guard import MessageRejected, screen_message, trusted_metadata
 from addons.channels.history import (
@@ -103,6 +104,16 @@ class GuardedSocketIOInput(SocketIOInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        add_attachment_routes(
+            webhook,
+            channel_name=self.name(),
+            issuer=issuer,
+            flood=flood,
+            on_new_message=on_new_message,
+            output=lambda: StampedSocketIOOutput(sio, self.bot_message_evt),
+            tracker_store=lambda: getattr(_rasa_agent(), "tracker_store", None),
+        )
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
