@@ -6,7 +6,9 @@
  * bot_uttered, history (what was said while the page was closed) and seen.
  * Every piece of text from the user, the bot or an agent is rendered with
  * textContent, never as HTML. A seed phrase or private key the user pastes is
- * never written to the browser's storage (see "Secrets" below). The only
+ * never written to the browser's storage (see "Secrets" below), nor is any
+ * image: screenshots go over HTTP and only the server's attachment id and
+ * metadata are stored (see "Attachments" below). The only
  * thing read from the page's URL is ?embedded=1 (shown inside embed.js's
  * panel), which changes the layout and how the unread count is reported,
  * never where the chat connects.
@@ -46,6 +48,18 @@
   // What embed.js and this page say to each other (window.postMessage).
   var UNREAD_MESSAGE = "wallet-support:unread";
   var VISIBILITY_MESSAGE = "wallet-support:visibility";
+  // Screenshots (see "Attachments" below): the server's routes, relative to Rasa's URL.
+  var ATTACHMENTS_PATH = "/webhooks/socketio/attachments";
+  var IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
+  // Used until the server has said its own limits (it checks them again anyway).
+  var DEFAULT_LIMITS = { max_bytes: 5242880, max_count: 10, types: IMAGE_TYPES };
+  var ATTACHMENT_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+  // The path of one of the server's attachments, whatever its prefix: the id.
+  var ATTACHMENT_PATH_RE = /\/webhooks\/socketio\/attachments\/([A-Za-z0-9_-]{1,128})$/;
+  // A reply button with this payload opens the file picker instead of being sent.
+  var ATTACH_PAYLOAD = "/attach_screenshot";
+  var UPLOAD_TIMEOUT_MS = 120000;
+  var IMAGE_TIMEOUT_MS = 30000;
 
   var LABELS = {
     en: {
@@ -79,7 +93,28 @@
       hiddenKey: "hidden: private key",
       hiddenNote: "Removed for your safety. It is not kept anywhere.",
       queuedUnsaved: "Will be sent when the connection is back. Not saved on this device " +
-        "until then: keep this page open."
+        "until then: keep this page open.",
+      attach: "Attach a screenshot",
+      screenshot: "Screenshot",
+      agentImage: "Image from support",
+      openImage: "Open the screenshot full size",
+      closeImage: "Close",
+      imageUnavailable: "Image not available",
+      dropHere: "Drop a screenshot to send it",
+      uploading: "Sending…",
+      imageNotSent: "Screenshot not sent",
+      retryUpload: "Try again",
+      refusedPhrase: "This image shows a recovery phrase. We did not keep it. Never show your " +
+        "recovery phrase to anyone — real support never asks for it.",
+      refusedKey: "This image shows a private key. We did not keep it. Never show your " +
+        "private key to anyone — real support never asks for it.",
+      refusedType: "Only PNG, JPEG or WebP images can be sent.",
+      refusedSize: "This image is too large (at most {mb} MB).",
+      refusedCount: "This chat takes at most {count} images a day.",
+      refusedRate: "Too many images in a short time. Try again in {seconds} s.",
+      refusedSession: "Your chat session has expired. Reconnecting: try again in a moment.",
+      refusedUnavailable: "The screenshot could not be sent right now. Try again.",
+      refusedOther: "The screenshot could not be sent."
     },
     zh: {
       title: "欧意钱包支持",
@@ -109,7 +144,26 @@
       hiddenPhrase: "已隐藏助记词",
       hiddenKey: "已隐藏私钥",
       hiddenNote: "为了您的资产安全已删除，不会在任何地方保存。",
-      queuedUnsaved: "连接恢复后自动发送。发送前不会保存在本设备上，请不要关闭此页面。"
+      queuedUnsaved: "连接恢复后自动发送。发送前不会保存在本设备上，请不要关闭此页面。",
+      attach: "添加截图",
+      screenshot: "截图",
+      agentImage: "客服发送的图片",
+      openImage: "查看截图原图",
+      closeImage: "关闭",
+      imageUnavailable: "图片无法显示",
+      dropHere: "松开即可发送截图",
+      uploading: "正在发送…",
+      imageNotSent: "截图未发送",
+      retryUpload: "重试",
+      refusedPhrase: "这张图片包含助记词。我们没有保存它。请勿向任何人展示您的助记词——真正的客服绝不会索要。",
+      refusedKey: "这张图片包含私钥。我们没有保存它。请勿向任何人展示您的私钥——真正的客服绝不会索要。",
+      refusedType: "只能发送 PNG、JPEG 或 WebP 格式的图片。",
+      refusedSize: "图片太大（最大 {mb} MB）。",
+      refusedCount: "这个对话每天最多只能发送 {count} 张图片。",
+      refusedRate: "发送图片太频繁，请 {seconds} 秒后再试。",
+      refusedSession: "会话已过期，正在重新连接，请稍后再试。",
+      refusedUnavailable: "截图暂时无法发送，请重试。",
+      refusedOther: "截图无法发送。"
     }
   };
 
@@ -229,8 +283,33 @@
   }
 
   function isItem(item) {
-    return item && typeof item === "object" && typeof item.author === "string" &&
-      typeof item.text === "string";
+    if (!item || typeof item !== "object" || typeof item.author !== "string" ||
+        typeof item.text !== "string") {
+      return false;
+    }
+    // An image is kept as the server's attachment id and metadata, never as its bytes.
+    if (item.attachment != null) {
+      item.attachment = cleanAttachment(item.attachment);
+      if (!item.attachment) return false;
+    }
+    // Uploads in progress and refused images are never stored; should one be, it is dropped.
+    return item.status !== "uploading" && item.status !== "refused";
+  }
+
+  /** The server's metadata of an attachment ({id, mime, width, height}), checked; or null. */
+  function cleanAttachment(value) {
+    if (!value || typeof value !== "object") return null;
+    var id = typeof value.id === "string" && ATTACHMENT_ID_RE.test(value.id) ? value.id : null;
+    if (!id) return null;
+    var clean = { id: id };
+    if (IMAGE_TYPES.indexOf(value.mime) !== -1) clean.mime = value.mime;
+    ["width", "height"].forEach(function (name) {
+      var size = value[name];
+      if (typeof size === "number" && size > 0 && size <= 100000 && Math.floor(size) === size) {
+        clean[name] = size;
+      }
+    });
+    return clean;
   }
 
   /** 32 lowercase hex characters: the id of a message this widget sends. */
@@ -284,7 +363,13 @@
     // A path in the URL (Rasa behind a reverse proxy prefix) belongs to the
     // socket.io path, not to the namespace that io() would make of it.
     var prefix = url.pathname.replace(/\/+$/, "");
-    return { origin: url.protocol + "//" + url.host, path: prefix + "/socket.io" };
+    // Uploads and images go to the same server over HTTP(S), under the same prefix.
+    var http = url.protocol === "wss:" ? "https:" : url.protocol === "ws:" ? "http:" : url.protocol;
+    return {
+      origin: url.protocol + "//" + url.host,
+      path: prefix + "/socket.io",
+      base: http + "//" + url.host + prefix
+    };
   }
 
   /** Shown in embed.js's panel: a flag in the URL, and only when really framed. */
@@ -326,6 +411,22 @@
   // Standalone the page is the chat; embedded, embed.js says when its panel is open.
   var panelOpen = !embedded;
   var unread = 0; // bot and agent messages that arrived while the user could not see them
+  // Screenshots being sent, by their message id: {file, source, xhr, renewed}. In
+  // memory only, like the object URLs below: an image's bytes never reach storage.
+  var uploads = {};
+  var uploading = null; // the item whose upload is on its way (one at a time)
+  var uploadHoldTimer = null; // rate limited: the next upload waits for this
+  var limits = DEFAULT_LIMITS;
+  var limitsAsked = false;
+  // Images fetched from the server, by "<attachment id>:<thumb|full>": a source
+  // {blob, url} (url an object URL, revoked once no bubble shows it), {xhr}
+  // while loading, or {failed}.
+  var images = {};
+  // Set once the page's policy refused a blob: image: sources are then shown as
+  // data: URLs (kept in memory, like the blobs, and never stored).
+  var blobImagesRefused = false;
+  var viewerKey = null; // the full-size image the viewer shows
+  var viewerOpener = null; // what gets the focus back when the viewer closes
 
   /**
    * Stored items made ready for this page: local ids, and the states a message
@@ -342,6 +443,8 @@
       // most likely reached the server: show it as sent, not as a failure.
       if (item.status === "sent") item.status = "delivered";
       if (item.status === "waiting") item.status = "queued";
+      // Only accepted images are stored: they are the server's already.
+      if (item.attachment && item.author === "user") item.status = "delivered";
       // Kept by an earlier version without an id: it gets one before it is sent.
       if (item.author === "user" && item.status === "queued" && !item.serverId) {
         item.serverId = newMessageId();
@@ -368,6 +471,12 @@
   var leaveTextEl = $("leave-text");
   var leaveStayEl = $("leave-stay");
   var leaveConfirmEl = $("leave-confirm");
+  var chatEl = $("chat");
+  var attachEl = $("chat-attach");
+  var fileEl = $("chat-file");
+  var viewerEl = $("image-viewer");
+  var viewerImgEl = $("image-viewer-img");
+  var viewerCloseEl = $("image-viewer-close");
   var elements = {}; // item id -> element
 
   function applyLabels() {
@@ -386,6 +495,13 @@
     $("leave-title").textContent = t.leaveTitle;
     leaveStayEl.textContent = t.leaveStay;
     leaveConfirmEl.textContent = t.leaveConfirm;
+    attachEl.setAttribute("aria-label", t.attach);
+    attachEl.title = t.attach;
+    fileEl.setAttribute("aria-label", t.attach);
+    chatEl.setAttribute("data-drop-label", t.dropHere);
+    viewerEl.setAttribute("aria-label", t.screenshot);
+    viewerImgEl.alt = t.screenshot;
+    viewerCloseEl.textContent = t.closeImage;
   }
 
   // --------------------------------------------------------------- rendering
@@ -431,6 +547,11 @@
       bubble.setAttribute("data-testid", "msg-text");
       fillText(bubble, item);
       el.appendChild(bubble);
+    }
+
+    if (item.attachment || uploads[item.serverId] || item.status === "refused") {
+      if (item.attachment) el.setAttribute("data-attachment", item.attachment.id);
+      el.appendChild(renderAttachment(item));
     }
 
     var image = safeImageUrl(item.image);
@@ -524,6 +645,11 @@
       if (item.used && item.chosen === index) el.classList.add("reply-button--chosen");
       el.addEventListener("click", function () {
         if (item.used) return;
+        if (button.payload === ATTACH_PAYLOAD) {
+          // "Add a screenshot?": the answer is the image itself, sent once it is chosen.
+          openFilePicker();
+          return;
+        }
         disableButtons(item, index);
         sendMessage(button.title, button.payload);
       });
@@ -551,7 +677,21 @@
     var meta = el.querySelector(".msg__meta");
     if (!meta) return;
     while (meta.firstChild) meta.removeChild(meta.firstChild);
-    if (item.status === "queued") {
+    if (item.status === "uploading") {
+      meta.textContent = t.uploading;
+    } else if (item.status === "failed" && item.refusal) {
+      // An upload that may work a second time (service down, rate limited, session renewed).
+      meta.appendChild(document.createTextNode(item.refusal.text + " "));
+      var retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "msg__resend";
+      retry.setAttribute("data-testid", "upload-retry");
+      retry.textContent = t.retryUpload;
+      retry.addEventListener("click", function () {
+        retryUpload(item);
+      });
+      meta.appendChild(retry);
+    } else if (item.status === "queued") {
       meta.textContent = item.unsaved ? t.queuedUnsaved : t.queued;
     } else if (item.status === "failed") {
       meta.textContent = t.failed;
@@ -591,6 +731,7 @@
       fragment.appendChild(renderItem(item));
     });
     logEl.appendChild(fragment);
+    pruneImages();
     updateEmpty();
     scrollToBottom();
   }
@@ -602,6 +743,7 @@
         if (el && el.parentNode) el.parentNode.removeChild(el);
         delete elements[old.id];
       });
+      pruneImages();
     }
     // A message that may hold a secret stays in memory until the server has
     // said what it kept of it (see "Secrets" below).
@@ -690,10 +832,17 @@
     if (typeof data === "string") data = { text: data };
     if (!data || typeof data !== "object") return null;
 
+    var image = data.image ||
+      (data.attachment && data.attachment.type === "image" && data.attachment.payload &&
+        data.attachment.payload.src);
+    // An image the server keeps (an agent's screenshot): fetched with the session's token.
+    var attachmentId = attachmentIdOf(image);
+
     if (data.type === "agent") {
       var reply = { author: "agent", name: textOf(data.agent_name), text: textOf(data.text) };
       var messageId = agentMessageIdOf(data.message_id);
       if (messageId !== null) reply.agentMessageId = messageId;
+      if (attachmentId) reply.attachment = { id: attachmentId };
       return reply;
     }
     if (data.type === "system") return { author: "system", text: textOf(data.text) };
@@ -706,13 +855,13 @@
     }
 
     var buttons = normalizeButtons(data.buttons || data.quick_replies);
-    var image = data.image ||
-      (data.attachment && data.attachment.type === "image" && data.attachment.payload &&
-        data.attachment.payload.src);
     var item = { author: "bot", text: textOf(data.text) };
     if (buttons.length) item.buttons = buttons;
-    if (safeImageUrl(image)) item.image = image;
-    if (!item.text && !item.buttons && !item.image) return null; // nothing this widget can show
+    if (attachmentId) item.attachment = { id: attachmentId };
+    else if (safeImageUrl(image)) item.image = image;
+    if (!item.text && !item.buttons && !item.image && !item.attachment) {
+      return null; // nothing this widget can show
+    }
     return item;
   }
 
@@ -748,6 +897,11 @@
    */
   function userItemFromHistory(entry) {
     var text = textOf(entry.text);
+    var attachment = cleanAttachment(entry.attachment);
+    if (attachment) {
+      // A screenshot: its thumbnail instead of the placeholder text ("[screenshot]").
+      return { author: "user", text: "", status: "delivered", attachment: attachment };
+    }
     if (!text) return null;
     var item = { author: "user", text: text, status: "delivered" };
     if (text.charAt(0) === "/") {
@@ -762,6 +916,8 @@
   /** A user message the server has in its history was delivered, whatever the widget thought. */
   function markDelivered(item) {
     if (item.author !== "user" || item.status === "delivered" || item.status === "sent") return;
+    // A screenshot's own answer (the upload's response) says what became of it.
+    if (uploads[item.serverId] || item.status === "refused") return;
     item.status = "delivered";
     updateStatus(item);
   }
@@ -770,7 +926,11 @@
   function chosenButton(group, answer) {
     for (var i = 0; i < group.buttons.length; i++) {
       var button = group.buttons[i];
-      if (answer.send != null ? button.payload === answer.send : button.title === answer.text) return i;
+      if (answer.attachment) {
+        if (button.payload === ATTACH_PAYLOAD) return i; // the screenshot it asked for
+      } else if (answer.send != null ? button.payload === answer.send : button.title === answer.text) {
+        return i;
+      }
     }
     return -1;
   }
@@ -782,7 +942,7 @@
   function settleButtonGroups() {
     var open = [];
     items.forEach(function (item) {
-      if (item.author === "user") {
+      if (item.author === "user" && item.status !== "refused" && !uploads[item.serverId]) {
         open.forEach(function (group) {
           disableButtons(group, chosenButton(group, item));
         });
@@ -1185,6 +1345,14 @@
    */
   function takeServerCopy(item, entry) {
     if (item.author !== "user") return;
+    if (item.attachment || item.status === "refused" || uploads[item.serverId]) {
+      // The server has a screenshot whose upload answer was lost: it was accepted.
+      var attachment = cleanAttachment(entry.attachment);
+      if (attachment && item.status === "failed" && uploads[item.serverId]) {
+        uploadAccepted(item, attachment);
+      }
+      return;
+    }
     var text = textOf(entry.text);
     if (text && item.send == null && text !== item.text && (item.unsaved || hasPlaceholder(text))) {
       keepServerText(item, text);
@@ -1250,7 +1418,8 @@
   function flushQueue() {
     if (!socket || !socket.connected || !confirmed || holdTimer) return;
     items.forEach(function (item) {
-      if (item.author === "user" && item.status === "queued") emitItem(item);
+      // Screenshots go over HTTP (see "Attachments"), never as user_uttered.
+      if (item.author === "user" && item.status === "queued" && !item.attachment) emitItem(item);
     });
   }
 
@@ -1271,6 +1440,708 @@
     addItem(item);
     flushQueue();
   }
+
+  // ------------------------------------------------------------- attachments
+  //
+  // Screenshots go to the server over HTTP, not over the socket: POST
+  // <rasaUrl>/webhooks/socketio/attachments with the raw bytes, the session's
+  // token and a fresh message id (see README.md). The upload becomes a user
+  // turn; the bot answers over socket.io as usual. Until the server has taken
+  // it, the image exists in memory only (the File and a blob: URL for its
+  // preview, both in ``uploads``); a refused one is dropped there and then.
+  // The stored log keeps an accepted image as the server's attachment id and
+  // metadata, never its bytes nor a URL of them. Images are shown from blob:
+  // URLs of authenticated requests (an <img> cannot send the token), revoked
+  // once no bubble shows them; where the page's policy refuses blob: images,
+  // from data: URLs made of the same bytes in memory.
+
+  /** Screenshots can be sent once the server has named the conversation. */
+  function canAttach() {
+    return !!(server && sessionId && sessionToken);
+  }
+
+  function updateAttach() {
+    attachEl.disabled = !canAttach();
+  }
+
+  function openFilePicker() {
+    if (!canAttach() || !leaveEl.hidden || !viewerEl.hidden) return;
+    fileEl.value = "";
+    fileEl.click();
+  }
+
+  /** The id of one of the server's attachments that ``src`` names, or null (any other image). */
+  function attachmentIdOf(src) {
+    if (typeof src !== "string" || !src || !server) return null;
+    var url;
+    try {
+      url = new URL(src, server.base + "/");
+      // The session's token goes to the chat's own server only.
+      if (url.origin !== new URL(server.base).origin) return null;
+    } catch (err) {
+      return null;
+    }
+    var match = ATTACHMENT_PATH_RE.exec(url.pathname);
+    return match ? match[1] : null;
+  }
+
+  function attachmentUrl(id, size) {
+    return server.base + ATTACHMENTS_PATH + "/" + encodeURIComponent(id) +
+      (size === "thumb" ? "?size=thumb" : "");
+  }
+
+  /** The headers that show the request belongs to this conversation. */
+  function authorize(xhr) {
+    xhr.setRequestHeader("Authorization", "Bearer " + sessionToken);
+    xhr.setRequestHeader("X-Session-Id", sessionId);
+  }
+
+  function parseJson(text) {
+    try {
+      var value = JSON.parse(text);
+      return value && typeof value === "object" ? value : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  /** The server's limits (GET .../limits, no token); the defaults until it has answered. */
+  function loadLimits() {
+    if (limitsAsked || !server) return;
+    limitsAsked = true;
+    var xhr = new XMLHttpRequest();
+    xhr.open("GET", server.base + ATTACHMENTS_PATH + "/limits");
+    xhr.timeout = IMAGE_TIMEOUT_MS;
+    xhr.onload = function () {
+      var body = parseJson(xhr.responseText);
+      if (xhr.status === 200 && body) limits = readLimits(body);
+      else limitsAsked = false; // asked again after the next session_confirm
+    };
+    xhr.onerror = xhr.ontimeout = function () {
+      limitsAsked = false;
+    };
+    xhr.send();
+  }
+
+  function readLimits(body) {
+    function count(value, fallback) {
+      return typeof value === "number" && value > 0 && Math.floor(value) === value ? value : fallback;
+    }
+    // Never more than the three types this widget accepts, whatever the server says.
+    var types = Array.isArray(body.types) ? body.types.filter(function (type) {
+      return IMAGE_TYPES.indexOf(type) !== -1;
+    }) : [];
+    return {
+      max_bytes: count(body.max_bytes, DEFAULT_LIMITS.max_bytes),
+      max_count: count(body.max_count, DEFAULT_LIMITS.max_count),
+      types: types.length ? types : DEFAULT_LIMITS.types
+    };
+  }
+
+  function megabytes(bytes) {
+    return String(Math.round(bytes / 104857.6) / 10);
+  }
+
+  /** What the user reads when an image is refused, in the page's language. */
+  function refusalText(code, body) {
+    if (code === "image_refused") {
+      var kinds = body && Array.isArray(body.kinds) ? body.kinds.map(String) : [];
+      var key = kinds.some(function (kind) {
+        return /key/.test(kind);
+      }) && !kinds.some(function (kind) {
+        return /phrase|seed|mnemonic/.test(kind);
+      });
+      return key ? t.refusedKey : t.refusedPhrase;
+    }
+    if (code === "unsupported_image") return t.refusedType;
+    if (code === "image_too_large") return fill(t.refusedSize, { mb: megabytes(limits.max_bytes) });
+    if (code === "too_many_images") return fill(t.refusedCount, { count: limits.max_count });
+    if (code === "rate_limited") {
+      return fill(t.refusedRate, { seconds: retryDelayMs(body && body.retry_after) / 1000 });
+    }
+    if (code === "invalid_session") return t.refusedSession;
+    if (code === "unavailable") return t.refusedUnavailable;
+    // A refusal this widget does not know: the server's own words (as text), if any.
+    var message = body && typeof body.message === "string" ? body.message.trim() : "";
+    return message && message.length <= 500 ? message : t.refusedOther;
+  }
+
+  function imageKey(id, size) {
+    return id + ":" + size;
+  }
+
+  /** The picture in a bubble: a pending upload's preview, a refusal, or the server's thumbnail. */
+  function renderAttachment(item) {
+    var fragment = document.createDocumentFragment();
+    if (item.status === "refused") {
+      // Nothing of the image is left: a note in the bubble and why.
+      var note = document.createElement("div");
+      note.className = "msg__text msg__text--refused";
+      note.setAttribute("data-testid", "msg-text");
+      note.textContent = t.imageNotSent;
+      fragment.appendChild(note);
+      var reason = document.createElement("div");
+      reason.className = "msg__refusal";
+      reason.setAttribute("data-testid", "upload-error");
+      if (item.refusal) reason.setAttribute("data-error", item.refusal.code);
+      reason.textContent = item.refusal ? item.refusal.text : t.refusedOther;
+      fragment.appendChild(reason);
+      return fragment;
+    }
+    var upload = uploads[item.serverId];
+    var img = document.createElement("img");
+    img.className = "msg__shot-image";
+    img.setAttribute("data-testid", "msg-image");
+    img.alt = item.author === "user" ? t.screenshot : t.agentImage;
+    img.addEventListener("load", function () {
+      followImage(img);
+    });
+    var frame;
+    if (upload) {
+      frame = document.createElement("div");
+      display(img, upload.source);
+    } else {
+      // Opens the full-size image; a real button, so the keyboard reaches it.
+      frame = document.createElement("button");
+      frame.type = "button";
+      frame.title = t.openImage;
+      frame.setAttribute("aria-label", t.openImage);
+      frame.addEventListener("click", function () {
+        openViewer(item.attachment.id, frame);
+      });
+      showImage(img, item.attachment.id);
+    }
+    frame.className = "msg__shot";
+    frame.setAttribute("data-testid", "msg-shot");
+    frame.appendChild(img);
+    fragment.appendChild(frame);
+    if (upload && item.status === "uploading") {
+      var bar = document.createElement("progress");
+      bar.className = "msg__progress";
+      bar.setAttribute("data-testid", "upload-progress");
+      bar.setAttribute("aria-label", t.uploading);
+      bar.max = 100;
+      if (upload.progress != null) bar.value = upload.progress; // else indeterminate: waiting
+      fragment.appendChild(bar);
+    }
+    return fragment;
+  }
+
+  /** An image that just got its height: the log stays at the bottom if it was there. */
+  function followImage(img) {
+    if (!logEl.contains(img)) return;
+    var gap = logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight;
+    if (gap <= img.offsetHeight + 80) scrollToBottom();
+  }
+
+  /** Show ``item`` again, as its state now is. */
+  function rerender(item) {
+    var old = elements[item.id];
+    var el = renderItem(item);
+    if (old && old.parentNode) old.parentNode.replaceChild(el, old);
+  }
+
+  function showImage(img, id) {
+    var key = imageKey(id, "thumb");
+    img.setAttribute("data-image-key", key);
+    var entry = images[key];
+    if (entry && entry.url) display(img, entry);
+    else if (entry && entry.failed) markImageFailed(img);
+    else loadImage(id, "thumb");
+  }
+
+  /** A source for ``blob`` (a fetched image, or the File being sent): {blob, url}. */
+  function sourceOf(blob) {
+    return { blob: blob, url: URL.createObjectURL(blob) };
+  }
+
+  function releaseSource(source) {
+    if (!source) return;
+    if (source.url) URL.revokeObjectURL(source.url);
+    source.url = null;
+    source.dataUrl = null;
+    source.blob = null;
+  }
+
+  /**
+   * Show ``source`` in ``img``: its blob: URL, or, where the page's policy
+   * refuses those (the img fails), a data: URL of the same bytes, which every
+   * later image then uses straight away.
+   */
+  function display(img, source) {
+    img.removeAttribute("data-state");
+    if (source.dataUrl) {
+      img.src = source.dataUrl;
+      return;
+    }
+    if (blobImagesRefused) {
+      displayData(img, source, false);
+      return;
+    }
+    function failed() {
+      img.removeEventListener("error", failed);
+      if (img.getAttribute("src") === source.url) displayData(img, source, true);
+    }
+    img.addEventListener("error", failed);
+    img.addEventListener("load", function loaded() {
+      img.removeEventListener("load", loaded);
+      img.removeEventListener("error", failed);
+    });
+    img.src = source.url;
+  }
+
+  function displayData(img, source, afterBlob) {
+    if (!source.blob) {
+      markImageFailed(img);
+      return;
+    }
+    var reader = new FileReader();
+    reader.addEventListener("load", function () {
+      if (!source.url) return; // released meanwhile
+      source.dataUrl = String(reader.result);
+      img.addEventListener("load", function loaded() {
+        img.removeEventListener("load", loaded);
+        if (afterBlob) blobImagesRefused = true;
+      });
+      img.addEventListener("error", function failed() {
+        img.removeEventListener("error", failed);
+        markImageFailed(img);
+      });
+      img.src = source.dataUrl;
+    });
+    reader.addEventListener("error", function () {
+      markImageFailed(img);
+    });
+    reader.readAsDataURL(source.blob);
+  }
+
+  function imagesWithKey(key) {
+    return document.querySelectorAll('img[data-image-key="' + key + '"]');
+  }
+
+  function markImageFailed(img) {
+    img.setAttribute("data-state", "failed");
+    img.alt = t.imageUnavailable;
+  }
+
+  /**
+   * Fetch one of the server's images with the session's headers and show it
+   * from a blob: URL. Waits for session_confirm (loadImages) when the
+   * connection has no confirmed token yet.
+   */
+  function loadImage(id, size) {
+    var key = imageKey(id, size);
+    var entry = images[key];
+    if (entry && (entry.url || entry.xhr)) return;
+    if (!server || !confirmed || !sessionId || !sessionToken) return;
+    var xhr = new XMLHttpRequest();
+    var forSession = sessionId;
+    images[key] = { xhr: xhr };
+    xhr.open("GET", attachmentUrl(id, size));
+    authorize(xhr);
+    xhr.responseType = "blob";
+    xhr.timeout = IMAGE_TIMEOUT_MS;
+    function failed() {
+      images[key] = { failed: true }; // tried again after the next session_confirm
+      var list = imagesWithKey(key);
+      for (var i = 0; i < list.length; i++) markImageFailed(list[i]);
+    }
+    xhr.onload = function () {
+      if (!images[key] || images[key].xhr !== xhr) return; // no bubble shows it any more
+      if (forSession !== sessionId) {
+        delete images[key];
+        return;
+      }
+      var blob = xhr.response;
+      if (xhr.status !== 200 || !blob || !/^image\//.test(blob.type)) {
+        failed();
+        return;
+      }
+      var source = sourceOf(blob);
+      images[key] = source;
+      var list = imagesWithKey(key);
+      for (var i = 0; i < list.length; i++) display(list[i], source);
+    };
+    xhr.onerror = xhr.ontimeout = function () {
+      if (images[key] && images[key].xhr === xhr) failed();
+    };
+    xhr.send();
+  }
+
+  /** After session_confirm: the images of the log not shown yet (or that failed). */
+  function loadImages() {
+    Object.keys(images).forEach(function (key) {
+      if (images[key].failed) delete images[key];
+    });
+    var list = document.querySelectorAll("img[data-image-key]");
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].getAttribute("src")) continue;
+      var parts = list[i].getAttribute("data-image-key").split(":");
+      loadImage(parts[0], parts[1]);
+    }
+  }
+
+  function dropImage(key) {
+    var entry = images[key];
+    delete images[key];
+    if (!entry) return;
+    if (entry.url) releaseSource(entry);
+    if (entry.xhr) entry.xhr.abort();
+  }
+
+  /** Revoke every fetched image no message of the log shows any more. */
+  function pruneImages() {
+    var used = {};
+    items.forEach(function (item) {
+      if (item.attachment) used[imageKey(item.attachment.id, "thumb")] = true;
+    });
+    if (viewerKey) used[viewerKey] = true;
+    Object.keys(images).forEach(function (key) {
+      if (!used[key]) dropImage(key);
+    });
+  }
+
+  /** The image at full size, over the chat; Escape or Close ends it. */
+  function openViewer(id, opener) {
+    if (!leaveEl.hidden || !viewerEl.hidden) return;
+    viewerOpener = opener;
+    viewerKey = imageKey(id, "full");
+    viewerImgEl.removeAttribute("src");
+    viewerImgEl.removeAttribute("data-state");
+    viewerImgEl.alt = t.screenshot;
+    viewerImgEl.setAttribute("data-image-key", viewerKey);
+    var entry = images[viewerKey];
+    if (entry && entry.url) display(viewerImgEl, entry);
+    else loadImage(id, "full");
+    viewerEl.hidden = false;
+    setBackgroundInert(true);
+    viewerCloseEl.focus();
+  }
+
+  function closeViewer() {
+    if (viewerEl.hidden) return;
+    viewerEl.hidden = true;
+    setBackgroundInert(false);
+    var key = viewerKey;
+    viewerKey = null;
+    viewerImgEl.removeAttribute("src");
+    viewerImgEl.removeAttribute("data-image-key");
+    if (key) dropImage(key); // the full-size copy is not kept
+    if (viewerOpener && logEl.contains(viewerOpener)) viewerOpener.focus();
+    else inputEl.focus();
+    viewerOpener = null;
+  }
+
+  /**
+   * Images the user sent in this conversation within a day (the server counts
+   * max_count per conversation and day), and the ones on their way.
+   */
+  function attachmentCount() {
+    var since = Date.now() - 24 * 3600 * 1000;
+    var count = 0;
+    items.forEach(function (item) {
+      if (item.author !== "user") return;
+      if (uploads[item.serverId] || (item.attachment && (!item.ts || item.ts > since))) count += 1;
+    });
+    return count;
+  }
+
+  /** Why ``file`` cannot be sent (the server's error code), or null. */
+  function checkFile(file) {
+    if (!file || !file.size || limits.types.indexOf(file.type) === -1) return "unsupported_image";
+    if (file.size > limits.max_bytes) return "image_too_large";
+    if (attachmentCount() >= limits.max_count) return "too_many_images";
+    return null;
+  }
+
+  /** Files chosen, pasted or dropped: a bubble each, then sent one after another. */
+  function attachFiles(list) {
+    var files = Array.prototype.slice.call(list || []);
+    if (!files.length || !canAttach()) return;
+    loadLimits();
+    files.forEach(function (file) {
+      var item = { author: "user", text: "", status: "uploading", serverId: newMessageId(), unsaved: true };
+      var problem = checkFile(file);
+      if (problem) {
+        item.status = "refused";
+        item.refusal = { code: problem, text: refusalText(problem, null) };
+      } else {
+        uploads[item.serverId] = {
+          file: file, source: sourceOf(file), xhr: null, progress: null, renewed: false
+        };
+      }
+      addItem(item);
+    });
+    pumpUploads();
+  }
+
+  /** Start the next upload, unless one is on its way or the session is not confirmed. */
+  function pumpUploads() {
+    if (uploading || uploadHoldTimer || !server || !confirmed || !sessionId || !sessionToken) return;
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].status === "uploading" && uploads[items[i].serverId]) {
+        startUpload(items[i]);
+        return;
+      }
+    }
+  }
+
+  function setProgress(item, percent) {
+    var upload = uploads[item.serverId];
+    if (!upload) return;
+    upload.progress = percent;
+    var el = elements[item.id];
+    var bar = el && el.querySelector("[data-testid=upload-progress]");
+    if (!bar) return;
+    if (percent == null) bar.removeAttribute("value");
+    else bar.value = percent;
+  }
+
+  /** POST the raw bytes (XMLHttpRequest: its upload progress feeds the bar). */
+  function startUpload(item) {
+    var upload = uploads[item.serverId];
+    var xhr = new XMLHttpRequest();
+    var sentIn = sessionId;
+    upload.xhr = xhr;
+    uploading = item;
+    xhr.open("POST", server.base + ATTACHMENTS_PATH);
+    authorize(xhr);
+    xhr.setRequestHeader("X-Message-Id", item.serverId);
+    xhr.setRequestHeader("Content-Type", upload.file.type);
+    xhr.timeout = UPLOAD_TIMEOUT_MS;
+    xhr.upload.onprogress = function (event) {
+      if (event.lengthComputable && event.total > 0) {
+        setProgress(item, Math.round((event.loaded / event.total) * 100));
+      }
+    };
+    function finished(status, body) {
+      if (upload.xhr !== xhr) return; // cancelled meanwhile
+      upload.xhr = null;
+      uploading = null;
+      if (sentIn !== sessionId || uploads[item.serverId] !== upload) return;
+      uploadAnswered(item, status, body);
+      pumpUploads();
+    }
+    xhr.onload = function () {
+      finished(xhr.status, parseJson(xhr.responseText));
+    };
+    xhr.onerror = xhr.ontimeout = function () {
+      finished(0, null);
+    };
+    setProgress(item, 0);
+    xhr.send(upload.file);
+  }
+
+  /** What the server's answer to an upload means for its bubble. */
+  function uploadAnswered(item, status, body) {
+    var error = body && typeof body.error === "string" ? body.error : null;
+    if ((status === 200 || status === 201) && body && body.ok === true) {
+      var attachment = cleanAttachment(body.attachment);
+      if (attachment) uploadAccepted(item, attachment);
+      else uploadFailed(item, "unavailable", body);
+    } else if (status === 422 || error === "image_refused") {
+      uploadRefused(item, "image_refused", body);
+    } else if (status === 415 || error === "unsupported_image") {
+      uploadRefused(item, "unsupported_image", body);
+    } else if (status === 413 || error === "image_too_large") {
+      uploadRefused(item, "image_too_large", body);
+    } else if (status === 409 || error === "too_many_images") {
+      uploadRefused(item, "too_many_images", body);
+    } else if (status === 429 || error === "rate_limited") {
+      // The next uploads wait too; this one is sent again when the user asks.
+      clearTimeout(uploadHoldTimer);
+      uploadHoldTimer = setTimeout(function () {
+        uploadHoldTimer = null;
+        pumpUploads();
+      }, retryDelayMs(body && body.retry_after));
+      uploadFailed(item, "rate_limited", body);
+    } else if (status === 401 || error === "invalid_session") {
+      var upload = uploads[item.serverId];
+      if (!upload.renewed && confirmed) {
+        // Sent again on its own after the renewed session_confirm.
+        upload.renewed = true;
+        setProgress(item, null);
+        renewSession();
+      } else {
+        uploadFailed(item, "invalid_session", body);
+      }
+    } else if (status >= 400 && status < 500) {
+      uploadRefused(item, error || "refused", body);
+    } else {
+      uploadFailed(item, "unavailable", body); // 503, no answer: may work later
+    }
+  }
+
+  /** The server kept the image: from now on only its id and metadata are stored. */
+  function uploadAccepted(item, attachment) {
+    var upload = uploads[item.serverId];
+    delete uploads[item.serverId];
+    item.attachment = attachment;
+    item.status = "delivered";
+    delete item.unsaved;
+    delete item.refusal;
+    renewals = 0;
+    if (upload) {
+      // The preview is the same picture: it serves as the thumbnail.
+      var key = imageKey(attachment.id, "thumb");
+      if (images[key]) releaseSource(upload.source);
+      else images[key] = upload.source;
+    }
+    // Reply buttons before it are answered (with the screenshot one, if offered).
+    var index = items.indexOf(item);
+    for (var i = 0; i < index; i++) {
+      if (items[i].buttons && !items[i].used) disableButtons(items[i], chosenButton(items[i], item));
+    }
+    rerender(item);
+    saveHistory();
+  }
+
+  /** Forget the file and its preview. */
+  function discardUpload(item) {
+    var upload = uploads[item.serverId];
+    if (!upload) return;
+    delete uploads[item.serverId];
+    if (upload.xhr) {
+      var xhr = upload.xhr;
+      upload.xhr = null;
+      xhr.abort();
+    }
+    releaseSource(upload.source);
+  }
+
+  /** Refused for good: the bubble keeps no image, only why (and it is never stored). */
+  function uploadRefused(item, code, body) {
+    discardUpload(item);
+    item.status = "refused";
+    item.unsaved = true;
+    item.refusal = { code: code, text: refusalText(code, body) };
+    rerender(item);
+    scrollToBottom();
+  }
+
+  /** Not sent, but it may work again: the preview stays, with "Try again". */
+  function uploadFailed(item, code, body) {
+    item.status = "failed";
+    item.refusal = { code: code, text: refusalText(code, body) };
+    rerender(item);
+    scrollToBottom();
+  }
+
+  function retryUpload(item) {
+    var upload = uploads[item.serverId];
+    if (!upload || item.status !== "failed") return;
+    item.status = "uploading";
+    delete item.refusal;
+    upload.renewed = false;
+    upload.progress = null;
+    rerender(item);
+    // After the widget gave up renewing a refused session, a click asks once more.
+    if (socket && socket.connected && !confirmed) requestSession();
+    pumpUploads();
+  }
+
+  /** Leaving the conversation: uploads stop, files and previews are let go. */
+  function cancelUploads() {
+    Object.keys(uploads).forEach(function (id) {
+      var upload = uploads[id];
+      if (upload.xhr) {
+        var xhr = upload.xhr;
+        upload.xhr = null;
+        xhr.abort();
+      }
+      releaseSource(upload.source);
+    });
+    uploads = {};
+    uploading = null;
+    clearTimeout(uploadHoldTimer);
+    uploadHoldTimer = null;
+  }
+
+  /** The files of a paste or a drop (DataTransfer), as an array. */
+  function filesOf(data) {
+    if (!data) return [];
+    if (data.files && data.files.length) return Array.prototype.slice.call(data.files);
+    var files = [];
+    var list = data.items || [];
+    for (var i = 0; i < list.length; i++) {
+      var file = list[i].kind === "file" ? list[i].getAsFile() : null;
+      if (file) files.push(file);
+    }
+    return files;
+  }
+
+  function carriesFiles(event) {
+    var types = event.dataTransfer && event.dataTransfer.types;
+    return !!types && Array.prototype.indexOf.call(types, "Files") !== -1;
+  }
+
+  /** Nothing over the chat (the New chat dialog, the image viewer). */
+  function composerFree() {
+    return leaveEl.hidden && viewerEl.hidden;
+  }
+
+  attachEl.addEventListener("click", openFilePicker);
+
+  fileEl.addEventListener("change", function () {
+    var files = Array.prototype.slice.call(fileEl.files || []);
+    fileEl.value = "";
+    attachFiles(files);
+  });
+
+  // Ctrl+V of an image (a screenshot in the clipboard). Text, even with a picture
+  // of it (copied from a document), is pasted as text.
+  document.addEventListener("paste", function (event) {
+    var data = event.clipboardData;
+    var files = filesOf(data);
+    if (!files.length || data.getData("text/plain") || !composerFree()) return;
+    event.preventDefault();
+    attachFiles(files);
+  });
+
+  var dragDepth = 0;
+  chatEl.addEventListener("dragenter", function (event) {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth += 1;
+    chatEl.classList.toggle("chat--dropping", canAttach() && composerFree());
+  });
+  chatEl.addEventListener("dragover", function (event) {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = canAttach() && composerFree() ? "copy" : "none";
+  });
+  chatEl.addEventListener("dragleave", function (event) {
+    if (!carriesFiles(event)) return;
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) chatEl.classList.remove("chat--dropping");
+  });
+  chatEl.addEventListener("drop", function (event) {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth = 0;
+    chatEl.classList.remove("chat--dropping");
+    if (composerFree()) attachFiles(event.dataTransfer.files);
+  });
+  // A file dropped beside the panel must not replace the page with itself.
+  ["dragover", "drop"].forEach(function (name) {
+    window.addEventListener(name, function (event) {
+      if (carriesFiles(event)) event.preventDefault();
+    });
+  });
+
+  viewerCloseEl.addEventListener("click", closeViewer);
+  viewerEl.addEventListener("click", function (event) {
+    if (event.target === viewerEl) closeViewer();
+  });
+  viewerEl.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeViewer();
+    } else if (event.key === "Tab") {
+      event.preventDefault(); // the Close button is the only stop
+      viewerCloseEl.focus();
+    }
+  });
 
   // ---------------------------------------------------------------- composer
 
@@ -1344,6 +2215,7 @@
   function adoptSession(confirmedId, confirmedToken) {
     if (!validSessionId(confirmedId)) return false;
     if (confirmedId !== sessionId) {
+      cancelUploads(); // another conversation's screenshots: not sent to this one
       storage.remove(historyKey(sessionId));
       items = items.filter(function (item) {
         return item.author === "user" &&
@@ -1444,9 +2316,13 @@
       updateHeader();
       confirmed = true;
       setState("online");
+      updateAttach();
       // What was said while this page was closed or offline, then what waited here.
       syncHistory();
       flushQueue();
+      loadLimits();
+      loadImages(); // thumbnails of earlier screenshots, with the confirmed token
+      pumpUploads();
     });
 
     socket.on("bot_uttered", receive);
@@ -1493,9 +2369,12 @@
 
   /** Show ``id``'s stored log and ask the server for that conversation on a fresh connection. */
   function switchConversation(id, token) {
+    cancelUploads();
+    closeViewer();
     sessionId = id;
     sessionToken = token;
     saveSession();
+    updateAttach();
     items = prepareItems(id ? loadHistory(id) : []);
     renderAll();
     resetDelivery();
@@ -1650,6 +2529,7 @@
     return;
   }
   setState("connecting");
+  updateAttach();
   connect(server);
 
   // socket.io stops retrying after a deliberate disconnect (browser offline,
