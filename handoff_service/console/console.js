@@ -9,8 +9,13 @@
  * /messages?after_id= every half second.
  *
  * Every piece of text that comes from the API (user, bot and agent messages,
- * titles, summary facts, names) is put into the page with textContent, never
- * as HTML.
+ * titles, summary facts, names, the text read from screenshots) is put into the
+ * page with textContent, never as HTML.
+ *
+ * Screenshots are served to agents only: an <img src> cannot send the bearer
+ * token, so each image is fetched with it and shown from a blob: URL (a data:
+ * URL where the page's policy refuses blob: images). The URLs of a ticket are
+ * revoked when another ticket is opened.
  */
 (function () {
   "use strict";
@@ -27,6 +32,16 @@
   var EVENTS_PAGE = 100;
   var MAX_QUEUE_PAGES = 10;
   var PRIORITY_RANK = { urgent: 0, high: 1, normal: 2 };
+  var THUMB_MAX = 240; // px: a screenshot in the transcript
+  var CARD_THUMB_MAX = 96; // px: on the summary card
+  var SHOT_TEXT_PREVIEW = 60; // characters of the text read from a screenshot, collapsed
+  // The service's text for a line that is only an image: the thumbnail stands instead.
+  var IMAGE_ONLY_TEXTS = { "[screenshot]": true, "[image]": true };
+  // Until /api/attachments/limits answers (the service's values replace these).
+  var DEFAULT_IMAGE_LIMITS = {
+    max_bytes: 5 * 1024 * 1024,
+    types: ["image/png", "image/jpeg", "image/webp"]
+  };
 
   // The categories, escalation reasons and first-reply targets are the
   // service's (config.js, served with this page), so a category added there or
@@ -48,7 +63,17 @@
     category: labelsOf(CATEGORIES),
     reason: labelsOf(CONFIG.escalationReasons),
     language: { zh: "中文 (zh)", en: "English (en)" },
-    author: { user: "User", bot: "Assistant", agent: "Agent", system: "System" }
+    author: { user: "User", bot: "Assistant", agent: "Agent", system: "System" },
+    // What the service found in a refused image, in words.
+    secret: {
+      recovery_phrase: "a recovery phrase (seed words)",
+      seed_phrase: "a recovery phrase (seed words)",
+      mnemonic: "a recovery phrase (seed words)",
+      private_key: "a private key",
+      keystore: "a keystore file",
+      password: "a password"
+    },
+    imageType: { "image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF" }
   };
 
   // ------------------------------------------------------------------ helpers
@@ -89,6 +114,29 @@
     return h + " h" + (m ? " " + m + " min" : "");
   }
 
+  function trim(text) {
+    return String(text == null ? "" : text).replace(/^\s+|\s+$/g, "");
+  }
+
+  /** "812 B", "14 KB", "4.8 MB". */
+  function formatBytes(bytes) {
+    var n = Number(bytes) || 0;
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return Math.round(n / 1024) + " KB";
+    return (Math.round(n / 104857.6) / 10) + " MB";
+  }
+
+  /** "a, b or c". */
+  function orList(words) {
+    if (words.length < 2) return words.join("");
+    return words.slice(0, -1).join(", ") + " or " + words[words.length - 1];
+  }
+
+  function andList(words) {
+    if (words.length < 2) return words.join("");
+    return words.slice(0, -1).join(", ") + " and " + words[words.length - 1];
+  }
+
   function formatDuration(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
     var h = Math.floor(seconds / 3600);
@@ -122,11 +170,24 @@
     }
   };
 
-  /** An API error with the HTTP status and the service's error code. */
-  function ApiError(status, code, detail) {
+  /** An API error with the HTTP status, the service's error code and, for a refused image, what it showed. */
+  function ApiError(status, code, detail, data) {
     this.status = status;
     this.code = code;
+    this.detail = detail || "";
     this.message = detail || ("HTTP " + status);
+    this.kinds = data && Array.isArray(data.kinds) ? data.kinds.map(String) : [];
+  }
+
+  /** The error of a finished call: its status and the service's JSON body (if any). */
+  function errorOf(status, text) {
+    var data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (err) {
+      data = null;
+    }
+    return new ApiError(status, data && data.error, data && data.detail, data);
   }
 
   function request(token, method, path, body) {
@@ -149,9 +210,7 @@
           } catch (err) {
             data = null;
           }
-          if (!response.ok) {
-            throw new ApiError(response.status, data && data.error, data && data.detail);
-          }
+          if (!response.ok) throw errorOf(response.status, text);
           return data;
         });
       },
@@ -168,13 +227,22 @@
   var ticketsFetchedAt = 0; // Date.now() of that fetch (the SLA clocks run from it)
   var queueSeq = 0;
   var queueItems = {}; // ref -> element
-  var current = null; // the open ticket: {ref, ticket, fetchedAt, messages: {id: msg}, afterId}
+  var current = null; // the open ticket: {ref, ticket, fetchedAt, messages: {id: msg}, afterId, …}
   var ticketSeq = 0;
+  var imageLimits = { max_bytes: DEFAULT_IMAGE_LIMITS.max_bytes,
+    types: DEFAULT_IMAGE_LIMITS.types.slice(), known: false };
+  // Set once a blob: image was refused and its data: copy shown (the page's policy has no blob:).
+  var blobImagesRefused = false;
 
   function api(method, path, body) {
     var mine = session;
     if (!mine) return Promise.reject(new ApiError(0, "signed_out", "signed out"));
-    return request(mine.token, method, path, body).then(
+    return tracked(mine, request(mine.token, method, path, body));
+  }
+
+  /** ``promise`` (a call made with ``mine``'s token), its outcome shown as for every call. */
+  function tracked(mine, promise) {
+    return promise.then(
       function (data) {
         if (session === mine) setLive(true);
         return data;
@@ -190,6 +258,67 @@
         throw error;
       }
     );
+  }
+
+  /** GET ``path`` (an image) with the agent's token; resolves to the body as a Blob. */
+  function apiBlob(path) {
+    var mine = session;
+    if (!mine) return Promise.reject(new ApiError(0, "signed_out", "signed out"));
+    var init = {
+      method: "GET",
+      headers: { Authorization: "Bearer " + mine.token },
+      // Users' screenshots are not written to the browser's disk cache.
+      cache: "no-store",
+      credentials: "omit"
+    };
+    return tracked(mine, fetch(path, init).then(
+      function (response) {
+        if (response.ok) return response.blob();
+        return response.text().then(function (text) {
+          throw errorOf(response.status, text);
+        });
+      },
+      function () {
+        throw new ApiError(0, "network", "cannot reach the handoff service");
+      }
+    ));
+  }
+
+  /**
+   * POST ``file``'s bytes to ``path`` with the agent's token; resolves to the JSON answer.
+   * An XMLHttpRequest, for its upload progress (``progress(fraction)``).
+   */
+  function apiUpload(path, file, progress) {
+    var mine = session;
+    if (!mine) return Promise.reject(new ApiError(0, "signed_out", "signed out"));
+    return tracked(mine, new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", path);
+      xhr.setRequestHeader("Authorization", "Bearer " + mine.token);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      xhr.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable && event.total) progress(event.loaded / event.total);
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          try {
+            resolve(xhr.responseText ? JSON.parse(xhr.responseText) : null);
+          } catch (err) {
+            reject(new ApiError(xhr.status, "bad_response", "the service's answer is not JSON"));
+          }
+        } else {
+          reject(errorOf(xhr.status, xhr.responseText));
+        }
+      });
+      xhr.addEventListener("error", function () {
+        reject(new ApiError(0, "network", "cannot reach the handoff service"));
+      });
+      xhr.addEventListener("abort", function () {
+        reject(new ApiError(0, "network", "the upload was interrupted"));
+      });
+      xhr.send(file);
+    }));
   }
 
   function setLive(online) {
@@ -281,11 +410,10 @@
 
   function signOut(message) {
     session = null;
-    current = null;
+    closeTicketView(); // revokes the open ticket's image URLs
     tickets = [];
     queueItems = {};
     clear($("queue"));
-    closeTicketView();
     storage.remove();
     showSignIn(message);
   }
@@ -300,6 +428,7 @@
     $("console-view").hidden = false;
     closeTicketView();
     refreshQueue();
+    loadImageLimits();
     pollEvents(mine);
     every(mine, EVENTS_EVERY_MS, function () {
       return pollEvents(mine);
@@ -554,6 +683,7 @@
   // ------------------------------------------------------------------- ticket
 
   function closeTicketView() {
+    leaveView();
     current = null;
     ticketSeq++;
     $("ticket-body").hidden = true;
@@ -565,7 +695,14 @@
 
   function openTicket(ref) {
     if (current && current.ref === ref) return;
-    current = { ref: ref, ticket: null, fetchedAt: 0, messages: {}, afterId: 0, loaded: false };
+    leaveView();
+    current = {
+      ref: ref, ticket: null, fetchedAt: 0, messages: {}, afterId: 0, loaded: false,
+      // Its screenshots: path -> promise of {blob, url}; the object URLs to revoke; gone once left.
+      images: {}, urls: [], gone: false,
+      shots: null, shotsKey: "", expanded: {}, // the card's "Screenshots" cell, and which texts are open
+      pending: null, sending: false // the image going with the next reply
+    };
     ticketSeq++;
     clear($("transcript"));
     clear($("summary-card"));
@@ -610,7 +747,7 @@
     status.textContent = t.status || "";
     status.setAttribute("data-status", t.status || "");
     $("ticket-assignee").textContent = t.assignee ? "assigned to " + t.assignee : "unassigned";
-    renderSummary(t);
+    renderSummary(view);
     renderActions(view);
     tickClocks();
   }
@@ -645,7 +782,8 @@
     }).map(selfHelpLabel);
   }
 
-  function renderSummary(t) {
+  function renderSummary(view) {
+    var t = view.ticket;
     var card = $("summary-card");
     clear(card);
     var summary = t.summary || {};
@@ -673,6 +811,7 @@
       ["address", "Wallet address", firstOf(t.wallet_address, facts(t, "address")), "mono"],
       ["time", "When", occurred],
       ["error", "Error shown", firstOf(facts(t, "error_message")), null, OPTIONAL],
+      ["screenshots", "Screenshots", screenshotsCell(view), null, OPTIONAL],
       ["language", "Language", label("language", t.language)],
       ["email", "Contact e-mail", t.contact_email],
       ["app_user", "App user id", t.app_user_id, "mono"],
@@ -684,7 +823,12 @@
       var empty = row[2] == null || row[2] === "";
       if (empty && row[4]) return; // a row that would only say "—"
       var dt = el("dt", null, row[1]);
-      var dd = el("dd", row[3] || null, empty ? "—" : String(row[2]));
+      var dd;
+      if (row[2] instanceof Node) {
+        dd = row[2];
+      } else {
+        dd = el("dd", row[3] || null, empty ? "—" : String(row[2]));
+      }
       dd.setAttribute("data-field", row[0]);
       card.appendChild(dt);
       card.appendChild(dd);
@@ -722,7 +866,10 @@
     var input = $("reply-input");
     input.disabled = !enabled;
     $("reply-send").disabled = !enabled;
-    input.placeholder = enabled ? "Reply to the user (Enter sends, Shift+Enter for a new line)" : why;
+    $("reply-attach").disabled = !enabled;
+    input.placeholder = enabled
+      ? "Reply to the user (Enter sends, Shift+Enter for a new line; paste an image to attach it)"
+      : why;
   }
 
   function showNotice(text, kind) {
@@ -752,13 +899,353 @@
     return error.message;
   }
 
+  // -------------------------------------------------------------- screenshots
+
+  /** The message's image, or null (a message without one, or a malformed one). */
+  function attachmentOf(message) {
+    var attachment = message && message.attachment;
+    return attachment && typeof attachment === "object" && attachment.id != null ? attachment : null;
+  }
+
+  /**
+   * Where to fetch an image: the service's URL when it is one of its attachment
+   * paths (the agent's token is sent there and nowhere else), else one made from the id.
+   */
+  function imagePath(attachment, thumb) {
+    var given = String((thumb ? attachment.thumbnail_url : attachment.url) || "");
+    if (/^\/api\/attachments\/[A-Za-z0-9_.~%-]+(\?[A-Za-z0-9_=&.-]*)?$/.test(given)) return given;
+    return "/api/attachments/" + encodeURIComponent(String(attachment.id)) + (thumb ? "?size=thumb" : "");
+  }
+
+  function imageAlt(attachment) {
+    return attachment.author === "agent" ? "Screenshot from the agent" : "Screenshot from the user";
+  }
+
+  /** "PNG · 800×600 · 12 KB · <time>". */
+  function imageFacts(attachment) {
+    var parts = [];
+    var mime = String(attachment.mime || "");
+    if (mime) parts.push(label("imageType", mime));
+    if (attachment.width && attachment.height) parts.push(attachment.width + "×" + attachment.height);
+    if (attachment.bytes) parts.push(formatBytes(attachment.bytes));
+    if (attachment.created_at) parts.push(formatTime(attachment.created_at));
+    return parts.join(" · ");
+  }
+
+  function dataUrlOf(blob) {
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.addEventListener("load", function () {
+        resolve(String(reader.result));
+      });
+      reader.addEventListener("error", function () {
+        reject(reader.error);
+      });
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  /** A source for ``blob``: {blob, url}, the URL an object URL of ``owner`` (revoked with it). */
+  function sourceOf(owner, blob) {
+    if (blobImagesRefused) {
+      return dataUrlOf(blob).then(function (url) {
+        return { blob: blob, url: url };
+      });
+    }
+    var url = URL.createObjectURL(blob);
+    owner.urls.push(url);
+    return Promise.resolve({ blob: blob, url: url });
+  }
+
+  /** Revoke ``owner``'s object URLs (a ticket view, or the image waiting to be sent). */
+  function releaseUrls(owner) {
+    if (!owner) return;
+    owner.gone = true;
+    owner.urls.forEach(function (url) {
+      URL.revokeObjectURL(url);
+    });
+    owner.urls = [];
+  }
+
+  /** The image at ``path`` for ``view``: fetched once, its URL shared by every <img> showing it. */
+  function imageSource(view, path) {
+    var entry = view.images[path];
+    if (!entry) {
+      entry = apiBlob(path).then(function (blob) {
+        if (view.gone) throw new ApiError(0, "gone", "the ticket was closed");
+        return sourceOf(view, blob);
+      });
+      view.images[path] = entry;
+      entry.then(null, function (error) {
+        // Worth another try at the next rendering: the service was away or busy.
+        if ((error.status === 0 || error.status === 429) && view.images[path] === entry) {
+          delete view.images[path];
+        }
+      });
+    }
+    return entry;
+  }
+
+  /**
+   * Show ``source`` in ``img``. A blob: URL the page's policy refuses is
+   * replaced by a data: URL, and every later image goes straight to data:.
+   */
+  function fillImage(img, source) {
+    return new Promise(function (resolve, reject) {
+      var retried = false;
+      function loaded() {
+        if (retried) blobImagesRefused = true;
+        done();
+        resolve(img);
+      }
+      function failed() {
+        if (retried || source.url.indexOf("blob:") !== 0) {
+          done();
+          reject(new Error("the image cannot be shown"));
+          return;
+        }
+        retried = true;
+        dataUrlOf(source.blob).then(function (url) {
+          source.url = url;
+          img.src = url;
+        }, function () {
+          done();
+          reject(new Error("the image cannot be read"));
+        });
+      }
+      function done() {
+        img.removeEventListener("load", loaded);
+        img.removeEventListener("error", failed);
+      }
+      img.addEventListener("load", loaded);
+      img.addEventListener("error", failed);
+      img.src = source.url;
+    });
+  }
+
+  /** Width and height to show an image of this size within ``max``×``max`` px (null if unknown). */
+  function fitted(attachment, max) {
+    var width = Number(attachment.width) || 0;
+    var height = Number(attachment.height) || 0;
+    if (width <= 0 || height <= 0) return null;
+    var scale = Math.min(1, max / width, max / height);
+    return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+  }
+
+  /** A thumbnail button (it opens the image full size), filled when the image arrives. */
+  function thumbnail(view, attachment, max, testid) {
+    var alt = imageAlt(attachment);
+    var button = el("button", "thumb thumb--" + (max > CARD_THUMB_MAX ? "large" : "small"));
+    button.type = "button";
+    button.setAttribute("data-testid", testid);
+    button.setAttribute("data-attachment-id", String(attachment.id));
+    button.setAttribute("data-author", String(attachment.author || ""));
+    button.setAttribute("data-state", "loading");
+    button.setAttribute("aria-label", alt + ", open full size");
+    button.title = "Open full size" + (attachment.width ? " (" + imageFacts(attachment) + ")" : "");
+    var img = el("img", "thumb__img");
+    img.alt = alt;
+    img.decoding = "async";
+    var size = fitted(attachment, max);
+    if (size) {
+      img.width = size.width;
+      img.height = size.height;
+    }
+    button.appendChild(img);
+    imageSource(view, imagePath(attachment, true)).then(function (source) {
+      return fillImage(img, source);
+    }).then(function () {
+      button.setAttribute("data-state", "loaded");
+    }, function () {
+      if (view.gone) return;
+      button.setAttribute("data-state", "error");
+      if (img.parentNode) button.removeChild(img);
+      button.appendChild(el("span", "thumb__error", "Screenshot unavailable"));
+    });
+    button.addEventListener("click", function () {
+      openViewer(view, attachment, button);
+    });
+    return button;
+  }
+
+  /** Every image of the open ticket, oldest first: the ticket's, and any that came with a message since. */
+  function ticketImages(view) {
+    var seen = {};
+    var all = [];
+    function add(attachment) {
+      if (!attachment || attachment.id == null || seen[attachment.id]) return;
+      seen[attachment.id] = true;
+      all.push(attachment);
+    }
+    var listed = view.ticket && view.ticket.attachments;
+    (Array.isArray(listed) ? listed : []).forEach(add);
+    Object.keys(view.messages).map(Number).sort(function (a, b) {
+      return a - b;
+    }).forEach(function (id) {
+      add(attachmentOf(view.messages[id]));
+    });
+    return all.map(function (attachment, index) {
+      return { attachment: attachment, index: index, time: Date.parse(attachment.created_at) };
+    }).sort(function (a, b) {
+      var ta = isNaN(a.time) ? 0 : a.time;
+      var tb = isNaN(b.time) ? 0 : b.time;
+      return ta !== tb ? ta - tb : a.index - b.index;
+    }).map(function (item) {
+      return item.attachment;
+    });
+  }
+
+  function shotsKey(view) {
+    return JSON.stringify(ticketImages(view).map(function (a) {
+      return [a.id, a.text || ""];
+    }));
+  }
+
+  /** The card's "Screenshots" value: thumbnails, each with the text read from it; "" without images. */
+  function screenshotsCell(view) {
+    var key = shotsKey(view);
+    if (view.shots && view.shotsKey === key) return view.shots; // kept: open texts stay open
+    view.shotsKey = key;
+    var images = ticketImages(view);
+    if (!images.length) {
+      view.shots = null;
+      return "";
+    }
+    var dd = el("dd", "shots-cell");
+    var list = el("ul", "shots");
+    list.setAttribute("aria-label", "Screenshots, oldest first");
+    images.forEach(function (attachment) {
+      var item = el("li", "shot");
+      item.setAttribute("data-testid", "summary-attachment");
+      item.setAttribute("data-attachment-id", String(attachment.id));
+      item.appendChild(thumbnail(view, attachment, CARD_THUMB_MAX, "summary-thumb"));
+      var text = trim(attachment.text);
+      if (text) {
+        // Text read from the image by OCR: the user's words, shown as text.
+        var details = el("details", "shot__text");
+        details.setAttribute("data-testid", "summary-attachment-text");
+        if (view.expanded[attachment.id]) details.open = true;
+        var preview = text.replace(/\s+/g, " ");
+        if (preview.length > SHOT_TEXT_PREVIEW) preview = preview.slice(0, SHOT_TEXT_PREVIEW - 1) + "…";
+        var summary = el("summary", "shot__preview");
+        summary.appendChild(el("span", "visually-hidden", "Text read from the image: "));
+        summary.appendChild(el("span", null, preview));
+        details.appendChild(summary);
+        details.appendChild(el("div", "shot__full", text));
+        details.addEventListener("toggle", function () {
+          view.expanded[attachment.id] = details.open;
+        });
+        item.appendChild(details);
+      } else {
+        item.appendChild(el("span", "shot__none muted", "no text found"));
+      }
+      list.appendChild(item);
+    });
+    dd.appendChild(list);
+    view.shots = dd;
+    return dd;
+  }
+
+  // The full-size viewer (a modal <dialog>: Escape closes it, focus returns to the thumbnail).
+  var viewer = null; // {view, opener}
+
+  function openViewer(view, attachment, opener) {
+    if (view.gone) return;
+    var dialog = $("image-viewer");
+    var shown = { view: view, opener: opener };
+    viewer = shown;
+    $("image-viewer-title").textContent = imageAlt(attachment);
+    $("image-viewer-meta").textContent = imageFacts(attachment);
+    var status = $("image-viewer-status");
+    status.textContent = "Loading the full-size image…";
+    status.hidden = false;
+    var frame = $("image-viewer-frame");
+    clear(frame);
+    var img = el("img", "viewer__img");
+    img.alt = imageAlt(attachment) + " (full size)";
+    img.setAttribute("data-testid", "image-viewer-img");
+    img.hidden = true;
+    frame.appendChild(img);
+    var text = trim(attachment.text);
+    $("image-viewer-ocr").textContent = text;
+    $("image-viewer-text").hidden = !text;
+    dialog.setAttribute("data-attachment-id", String(attachment.id));
+    dialog.setAttribute("data-state", "loading");
+    if (typeof dialog.showModal === "function") {
+      if (!dialog.open) dialog.showModal();
+    } else {
+      dialog.setAttribute("open", "");
+    }
+    $("image-viewer-close").focus();
+    imageSource(view, imagePath(attachment, false)).then(function (source) {
+      return fillImage(img, source);
+    }).then(function () {
+      if (viewer !== shown) return;
+      img.hidden = false;
+      status.textContent = "";
+      status.hidden = true;
+      dialog.setAttribute("data-state", "loaded");
+    }, function (error) {
+      if (viewer !== shown) return;
+      status.textContent = "The image could not be loaded" +
+        (error && error.status === 404 ? ": it no longer exists." : ". Close and try again.");
+      dialog.setAttribute("data-state", "error");
+    });
+  }
+
+  /** Close the viewer (if open); its "close" event tidies up. */
+  function closeViewer() {
+    var dialog = $("image-viewer");
+    if (!dialog.open) return;
+    if (typeof dialog.close === "function") {
+      dialog.close();
+    } else {
+      dialog.removeAttribute("open");
+      afterViewer();
+    }
+  }
+
+  /** Empty the closed viewer and give the focus back to the thumbnail that opened it. */
+  function afterViewer() {
+    if ($("image-viewer").open) return; // opened again since
+    var shown = viewer;
+    viewer = null;
+    clear($("image-viewer-frame"));
+    $("image-viewer-ocr").textContent = "";
+    $("image-viewer").removeAttribute("data-state");
+    if (shown && shown.opener && document.contains(shown.opener) && current === shown.view) {
+      shown.opener.focus();
+    }
+  }
+
+  $("image-viewer-close").addEventListener("click", closeViewer);
+  // Escape closes a modal dialog on its own; tidy up however it was closed.
+  $("image-viewer").addEventListener("close", afterViewer);
+  $("image-viewer").addEventListener("click", function (event) {
+    // The box fills the dialog: a click on the dialog itself is on the backdrop.
+    if (event.target === $("image-viewer")) closeViewer();
+  });
+
+  /** Leave the open ticket: its images' URLs are revoked, the viewer and the reply's image dropped. */
+  function leaveView() {
+    var view = current;
+    closeViewer();
+    if (view) {
+      dropPending(view);
+      releaseUrls(view);
+      view.images = {};
+      view.shots = null;
+    }
+    hideReplyError();
+  }
+
   // ----------------------------------------------------------------- messages
 
   function isPayload(message) {
     return message.author === "user" && /^\/[A-Za-z_]/.test(message.text || "");
   }
 
-  function renderLine(message) {
+  function renderLine(view, message) {
     var author = String(message.author || "system");
     var li = el("li", "line line--" + author.replace(/[^a-z]/g, ""));
     li.setAttribute("data-testid", "transcript-line");
@@ -772,7 +1259,17 @@
     meta.appendChild(el("span", "line__author", who));
     meta.appendChild(el("time", null, formatTime(message.created_at)));
     li.appendChild(meta);
-    li.appendChild(el("div", "line__text", message.text));
+    var attachment = attachmentOf(message);
+    var text = message.text == null ? "" : String(message.text);
+    // An image sent alone has no text of its own: the thumbnail stands instead.
+    if (attachment && IMAGE_ONLY_TEXTS[trim(text)]) text = "";
+    if (text || !attachment) li.appendChild(el("div", "line__text", text));
+    if (attachment) {
+      li.setAttribute("data-attachment-id", String(attachment.id));
+      var box = el("div", "line__attachment");
+      box.appendChild(thumbnail(view, attachment, THUMB_MAX, "transcript-thumb"));
+      li.appendChild(box);
+    }
     return li;
   }
 
@@ -781,12 +1278,14 @@
     var list = $("transcript");
     var nearBottom = isNearBottom();
     var added = false;
+    var newShot = false;
     messages.forEach(function (message) {
       var id = Number(message.id);
       if (advance && id > view.afterId) view.afterId = id;
       if (view.messages[id]) return;
       view.messages[id] = message;
-      var line = renderLine(message);
+      if (attachmentOf(message)) newShot = true;
+      var line = renderLine(view, message);
       // Usually the newest; an id lower than the last one shown goes in its place.
       var next = null;
       for (var node = list.lastElementChild; node; node = node.previousElementSibling) {
@@ -796,6 +1295,8 @@
       list.insertBefore(line, next);
       added = true;
     });
+    // An image that arrived with a message goes on the card at once (not only at the next fetch).
+    if (newShot && view.ticket && shotsKey(view) !== view.shotsKey) renderSummary(view);
     if (added && nearBottom && view.loaded) scrollToBottom();
   }
 
@@ -876,21 +1377,312 @@
     });
   });
 
+  // ------------------------------------------------------- image in a reply
+
+  /** The service's limits for agents' images (its size limit and types); defaults until known. */
+  function loadImageLimits() {
+    if (imageLimits.known || !session) return Promise.resolve(imageLimits);
+    return api("GET", "/api/attachments/limits").then(function (data) {
+      if (data && Number(data.max_bytes) > 0) imageLimits.max_bytes = Number(data.max_bytes);
+      if (data && Array.isArray(data.types) && data.types.length) {
+        imageLimits.types = data.types.map(String);
+      }
+      imageLimits.known = true;
+      $("reply-file").setAttribute("accept", imageLimits.types.join(","));
+      return imageLimits;
+    }, function () {
+      return imageLimits; // tried again with the next image
+    });
+  }
+
+  function typeNames() {
+    return orList(imageLimits.types.map(function (type) {
+      return label("imageType", type);
+    }));
+  }
+
+  /** Why ``file`` cannot be sent, in words; "" when it can. */
+  function imageProblem(file) {
+    if (imageLimits.types.indexOf(file.type) < 0) {
+      return "Only " + typeNames() + " images can be attached" +
+        (file.type ? " (this file is " + file.type + ")." : ".");
+    }
+    if (!file.size) return "This image file is empty.";
+    if (file.size > imageLimits.max_bytes) {
+      return "This image is too large (" + formatBytes(file.size) + "); the limit is " +
+        formatBytes(imageLimits.max_bytes) + ".";
+    }
+    return "";
+  }
+
+  function showReplyError(text) {
+    var error = $("reply-error");
+    error.textContent = text;
+    error.hidden = false;
+  }
+
+  function hideReplyError() {
+    var error = $("reply-error");
+    error.hidden = true;
+    error.textContent = "";
+  }
+
+  /** What a failed upload means for the agent, in plain words. */
+  function uploadErrorText(error) {
+    if (error.code === "image_refused") {
+      var kinds = error.kinds.map(function (kind) {
+        return label("secret", kind);
+      }).filter(function (words, index, all) {
+        return all.indexOf(words) === index;
+      });
+      var what = kinds.length ? andList(kinds) : "";
+      return "Image refused, not sent: " +
+        (what ? "it seems to show " + what + "." : (error.detail || "it seems to show a wallet secret.")) +
+        " Images showing a recovery phrase or private key are never stored or sent to the user.";
+    }
+    if (error.status === 413 || error.code === "image_too_large") {
+      return "Image too large, not sent: the limit is " + formatBytes(imageLimits.max_bytes) + "." +
+        (error.detail ? " (" + error.detail + ")" : "");
+    }
+    if (error.status === 415 || error.code === "unsupported_image") {
+      return "Image not sent: only " + typeNames() + " images can be attached." +
+        (error.detail ? " (" + error.detail + ")" : "");
+    }
+    if (error.status === 429) {
+      return "Too many images or messages just now: wait a moment, then press Send again.";
+    }
+    if (error.status === 409) return conflictText(error);
+    if (error.status === 0) return "Cannot reach the handoff service; the image was not sent. Try again.";
+    return "The image was not sent: " + error.message;
+  }
+
+  /** Whether sending the same image again cannot work (it is dropped from the reply). */
+  function imageRejected(error) {
+    return error.code === "image_refused" || error.code === "image_too_large" ||
+      error.code === "unsupported_image" || error.status === 413 || error.status === 415 ||
+      error.status === 422;
+  }
+
+  /** Take ``file`` as the image of the next reply (checked against the service's limits first). */
+  function takeImage(file) {
+    var view = current;
+    if (!view || !file || $("reply-input").disabled || view.sending) return;
+    loadImageLimits();
+    var problem = imageProblem(file);
+    if (problem) {
+      showReplyError(problem);
+      return;
+    }
+    hideReplyError();
+    dropPending(view);
+    view.pending = {
+      file: file, attachment: null, progress: 0, uploading: false, source: null, urls: [], gone: false
+    };
+    renderPending(view);
+  }
+
+  /** Forget the reply's image (its preview URL revoked). */
+  function dropPending(view) {
+    if (!view || !view.pending) return;
+    releaseUrls(view.pending);
+    view.pending = null;
+    $("reply-file").value = "";
+    if (current === view) renderPending(view);
+  }
+
+  function renderPending(view) {
+    var box = $("reply-attachment");
+    clear(box);
+    var item = view && view.pending;
+    box.hidden = !item;
+    if (!item) return;
+    box.setAttribute("data-state", item.uploading ? "uploading" : item.attachment ? "uploaded" : "ready");
+    var preview = el("img", "reply__preview");
+    preview.alt = "Image to send: " + (item.file.name || "pasted image");
+    preview.setAttribute("data-testid", "reply-attachment-preview");
+    box.appendChild(preview);
+    if (!item.source) item.source = sourceOf(item, item.file); // one URL for every rendering
+    item.source.then(function (source) {
+      if (!item.gone) return fillImage(preview, source);
+      return null;
+    }).then(null, function () {
+      preview.hidden = true;
+    });
+    var about = el("div", "reply__about");
+    about.appendChild(el("span", "reply__name", item.file.name || "pasted image"));
+    about.appendChild(el("span", "muted", " · " + label("imageType", item.file.type) + " · " +
+      formatBytes(item.file.size)));
+    var progress = el("progress", "reply__progress");
+    progress.id = "reply-progress";
+    progress.max = 100;
+    progress.value = Math.round(item.progress * 100);
+    progress.hidden = !item.uploading;
+    progress.setAttribute("aria-label", "Uploading the image");
+    progress.setAttribute("data-testid", "reply-progress");
+    about.appendChild(progress);
+    var state = el("span", "reply__state muted",
+      item.uploading ? "Uploading… " + progress.value + "%" : item.attachment ? "uploaded" : "");
+    state.id = "reply-upload-state";
+    state.setAttribute("role", "status");
+    about.appendChild(state);
+    box.appendChild(about);
+    var remove = el("button", "link-button reply__remove", "Remove");
+    remove.type = "button";
+    remove.setAttribute("aria-label", "Remove the image from the reply");
+    remove.setAttribute("data-testid", "reply-attachment-remove");
+    remove.disabled = !!item.uploading;
+    remove.addEventListener("click", function () {
+      dropPending(view);
+      $("reply-input").focus();
+    });
+    box.appendChild(remove);
+  }
+
+  function showProgress(view, item, fraction) {
+    item.progress = fraction;
+    if (current !== view || view.pending !== item) return;
+    var percent = Math.round(fraction * 100);
+    var progress = $("reply-progress");
+    if (progress) {
+      progress.hidden = false;
+      progress.value = percent;
+    }
+    var state = $("reply-upload-state");
+    if (state) state.textContent = "Uploading… " + percent + "%";
+  }
+
+  /** The reply's image uploaded (once, even if sending the reply is tried again). */
+  function uploadPending(view, item) {
+    if (item.attachment) return Promise.resolve(item.attachment);
+    item.uploading = true;
+    item.progress = 0;
+    if (current === view) renderPending(view);
+    var path = "/api/tickets/" + encodeURIComponent(view.ref) + "/attachments";
+    return apiUpload(path, item.file, function (fraction) {
+      showProgress(view, item, fraction);
+    }).then(function (data) {
+      var attachment = data && (data.attachment || (data.id ? data : null));
+      if (!attachment || attachment.id == null) {
+        throw new ApiError(500, "bad_response", "the service did not say which image it stored");
+      }
+      item.attachment = attachment;
+      return attachment;
+    }).then(function (attachment) {
+      item.uploading = false;
+      if (current === view && view.pending === item) renderPending(view);
+      return attachment;
+    }, function (error) {
+      item.uploading = false;
+      if (current === view && view.pending === item) renderPending(view);
+      throw error;
+    });
+  }
+
+  function setSending(view, sending) {
+    view.sending = sending;
+    if (current !== view) return;
+    var off = sending || $("reply-input").disabled;
+    $("reply-send").disabled = off;
+    $("reply-attach").disabled = off;
+    $("reply-form").setAttribute("aria-busy", sending ? "true" : "false");
+  }
+
   function sendReply() {
     var view = current;
     var input = $("reply-input");
-    var text = input.value.replace(/^\s+|\s+$/g, "");
-    if (!view || !text || input.disabled) return;
-    act($("reply-send"), "/messages", { text: text }).then(function (message) {
-      if (!message || current !== view) return;
-      if (input.value.replace(/^\s+|\s+$/g, "") === text) input.value = "";
-      $("reply-send").disabled = false;
-      // Shown now; the poll cursor is not moved, so nothing committed earlier is skipped.
-      addMessages(view, [message], false);
-      scrollToBottom();
-      input.focus();
+    var text = trim(input.value);
+    var item = view && view.pending;
+    if (!view || input.disabled || view.sending || (!text && !item)) return;
+    hideReplyError();
+    setSending(view, true);
+    var image = item ? uploadPending(view, item) : Promise.resolve(null);
+    image.then(function (attachment) {
+      if (current !== view) return null;
+      var body = { text: text };
+      if (attachment) body.attachment_id = String(attachment.id);
+      return act($("reply-send"), "/messages", body).then(function (message) {
+        if (!message || current !== view) return;
+        if (attachment && !attachmentOf(message)) message.attachment = attachment;
+        if (trim(input.value) === text) input.value = "";
+        if (view.pending === item) dropPending(view);
+        // Shown now; the poll cursor is not moved, so nothing committed earlier is skipped.
+        addMessages(view, [message], false);
+        scrollToBottom();
+        input.focus();
+      });
+    }, function (error) {
+      if (current !== view) return null;
+      showReplyError(uploadErrorText(error));
+      if (imageRejected(error) && view.pending === item) dropPending(view);
+      return error.status === 409 ? refreshTicket() : null;
+    }).then(function () {
+      setSending(view, false);
+    }, function () {
+      setSending(view, false);
     });
   }
+
+  $("reply-attach").addEventListener("click", function () {
+    if (!$("reply-attach").disabled) $("reply-file").click();
+  });
+
+  $("reply-file").addEventListener("change", function () {
+    var files = $("reply-file").files;
+    if (files && files.length) takeImage(files[0]);
+  });
+
+  /** The first image among the clipboard's or a drop's files (or any file: it is then refused with a reason). */
+  function firstFile(transfer) {
+    var files = [];
+    var i;
+    if (transfer.files && transfer.files.length) {
+      for (i = 0; i < transfer.files.length; i++) files.push(transfer.files[i]);
+    } else if (transfer.items) {
+      for (i = 0; i < transfer.items.length; i++) {
+        if (transfer.items[i].kind === "file") {
+          var file = transfer.items[i].getAsFile();
+          if (file) files.push(file);
+        }
+      }
+    }
+    var images = files.filter(function (file) {
+      return /^image\//.test(file.type);
+    });
+    return images[0] || files[0] || null;
+  }
+
+  $("reply-input").addEventListener("paste", function (event) {
+    var transfer = event.clipboardData;
+    var file = transfer && firstFile(transfer);
+    if (!file) return;
+    // A pasted screenshot has no text; text copied with an image is still pasted as text.
+    var types = Array.prototype.slice.call(transfer.types || []);
+    if (types.indexOf("text/plain") < 0) event.preventDefault();
+    takeImage(file);
+  });
+
+  function dragsFiles(event) {
+    var types = event.dataTransfer && Array.prototype.slice.call(event.dataTransfer.types || []);
+    return !!types && types.indexOf("Files") >= 0;
+  }
+
+  $("reply-form").addEventListener("dragover", function (event) {
+    if (!dragsFiles(event) || $("reply-input").disabled) return;
+    event.preventDefault();
+    $("reply-form").setAttribute("data-drop", "true");
+  });
+
+  $("reply-form").addEventListener("dragleave", function () {
+    $("reply-form").removeAttribute("data-drop");
+  });
+
+  $("reply-form").addEventListener("drop", function (event) {
+    $("reply-form").removeAttribute("data-drop");
+    if (!dragsFiles(event)) return;
+    event.preventDefault();
+    var file = firstFile(event.dataTransfer);
+    if (file) takeImage(file);
+  });
 
   $("reply-form").addEventListener("submit", function (event) {
     event.preventDefault();
@@ -949,6 +1741,10 @@
     },
     openRef: function () {
       return current ? current.ref : null;
+    },
+    // How many object URLs the open ticket holds (revoked when it is left).
+    imageUrls: function () {
+      return current ? current.urls.length : 0;
     }
   };
 })();
