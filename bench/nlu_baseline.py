@@ -9,17 +9,26 @@ measured in two settings with the same metrics:
 
 * the evaluation split (tests/nlu_eval), never trained on: the assistant is the trained
   model, models/current.tar.gz when it is newer than the NLU data and config, otherwise an
-  NLU-only model trained here into a temporary folder; evaluated with `rasa test nlu`
-  exactly as tests/integration/test_nlu_evaluation.py does;
+  NLU-only model trained here into a temporary folder;
 * stratified k-fold cross-validation on the training data (default 5 folds, the same
   folds for both models; the assistant's NLU pipeline is trained once per fold into a
-  temporary folder, about a minute or two per fold on 2 cores).
+  temporary folder, under a minute per fold on 2 cores).
+
+The assistant's answer is what the user gets: each message goes through the model's
+whole NLU pipeline (the classifier, the FallbackClassifier, the rule-based components
+after it), as the running assistant parses it. A `nlu_fallback` is a miss ("sorry, I did
+not get that"), except for an `out_of_scope` message, which docs/intents.md counts as
+understood when it comes out as `out_of_scope` or as `nlu_fallback`; a fallback is no
+intent of its own in macro-F1 (it costs recall only). The fallbacks are also reported
+apart, with the accuracy of the classifier's own intent beneath them, so that a
+fallback threshold can be judged.
 
 Both are scored by one function on (label, prediction) pairs: accuracy, and macro-F1 over
-the intents of the measured examples. `rasa test nlu` reports the classifiers' intent
-under a `nlu_fallback` (it undoes the FallbackClassifier); the rule-based components
-after it (direction check, secret guard) do count. Rasa's own report, whose macro average
-also counts any predicted intent absent from the split, is printed beside ours.
+the intents of the measured examples. On the evaluation split, Rasa's own report (`rasa
+test nlu`, as tests/integration/test_nlu_evaluation.py reads it: it undoes the
+FallbackClassifier, and its macro average also counts any predicted intent absent from
+the split) is printed beside ours. Each fold's misclassified messages are written to
+errors.json in its folder; `--keep DIR` keeps those folders.
 
 Goal: the assistant beats the baseline on accuracy and on macro-F1 in both settings,
 and reaches 95 % accuracy on the evaluation split. Exit 1 when a goal is missed.
@@ -27,12 +36,15 @@ and reaches 95 % accuracy on the evaluation split. Exit 1 when a goal is missed.
     .venv/bin/python -m bench.nlu_baseline            # everything, 5 folds
     .venv/bin/python -m bench.nlu_baseline --folds 3  # fewer assistant trainings
     .venv/bin/python -m bench.nlu_baseline --quick    # no cross-validation of the assistant
+    .venv/bin/python -m bench.nlu_baseline --folds 3 --keep /tmp/nlu-bench  # keep the errors
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
 import re
 import subprocess
@@ -69,6 +81,9 @@ SEED = 42
 # evaluation split.
 BASELINE_C = 100.0
 FALLBACK = "nlu_fallback"
+# docs/intents.md: a message outside the wallet's support is understood when it comes out
+# as out_of_scope or as nlu_fallback.
+OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,12 @@ def score(gold: Sequence[str], predicted: Sequence[str]) -> Scores:
     )
 
 
+def experienced(gold: str, predicted: str) -> str:
+    """The prediction as the user experiences it: a fallback on an out-of-scope message
+    is the right answer (docs/intents.md), on any other message it stays a miss."""
+    return gold if predicted == FALLBACK and gold == OUT_OF_SCOPE else predicted
+
+
 def folds(examples: Sequence[LabelledText], count: int) -> list[tuple[list[int], list[int]]]:
     """Stratified folds (train indices, test indices), the same on every run."""
     splitter = StratifiedKFold(n_splits=count, shuffle=True, random_state=SEED)
@@ -234,20 +255,91 @@ def train_assistant_nlu(nlu: Path, out: Path, name: str = "nlu") -> Path:
     return out / f"{name}.tar.gz"
 
 
-def assistant_predictions(model: Path, nlu: Path, out: Path) -> tuple[list[str], list[str], dict]:
-    """Gold and predicted intents of ``nlu`` by ``model`` through `rasa test nlu`, and the
-    intent report Rasa wrote."""
+@dataclass(frozen=True)
+class Parsed:
+    """The assistant's reading of one labelled message."""
+
+    text: str
+    intent: str
+    # What the user gets, nlu_fallback included.
+    predicted: str
+    # The classifier's intent: beneath a fallback, the first intent of the ranking.
+    classified: str
+    confidence: float
+
+    @property
+    def fallback(self) -> bool:
+        return self.predicted == FALLBACK
+
+
+def _quiet_rasa_logging() -> None:
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("rasa", "tensorflow", "absl", "jieba"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def parse_all(model: Path, examples: Sequence[LabelledText]) -> list[Parsed]:
+    """Each message of ``examples`` parsed by ``model``'s NLU pipeline, as the assistant
+    parses a user's message."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    _quiet_rasa_logging()
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    _quiet_rasa_logging()  # loading may configure logging anew
+
+    async def parse() -> list[dict]:
+        return [await agent.parse_message(e.text) for e in examples]
+
+    parsed = []
+    for example, result in zip(examples, asyncio.run(parse()), strict=True):
+        intent = result.get("intent") or {}
+        predicted = intent.get("name") or FALLBACK
+        ranking = [r for r in result.get("intent_ranking") or [] if r.get("name") != FALLBACK]
+        classified = ranking[0] if predicted == FALLBACK and ranking else intent
+        parsed.append(Parsed(example.text, example.intent, predicted,
+                             classified.get("name") or FALLBACK,
+                             float(classified.get("confidence") or 0.0)))
+    return parsed
+
+
+def assistant_scores(parsed: Sequence[Parsed]) -> Scores:
+    """The assistant's scores as the user experiences its answers."""
+    return score([p.intent for p in parsed], [experienced(p.intent, p.predicted) for p in parsed])
+
+
+def fallback_summary(parsed: Sequence[Parsed]) -> str:
+    """How many fallbacks, how many of them on out-of-scope messages, and how the
+    classifier beneath the fallback did."""
+    fallbacks = [p for p in parsed if p.fallback]
+    right_beneath = sum(p.classified == p.intent for p in fallbacks)
+    classifier = score([p.intent for p in parsed], [p.classified for p in parsed])
+    return (f"{len(fallbacks)} fallbacks ({100 * len(fallbacks) / max(len(parsed), 1):.1f} %, "
+            f"{sum(p.intent == OUT_OF_SCOPE for p in fallbacks)} on out_of_scope messages; "
+            f"the classifier's intent beneath them right for {right_beneath}); "
+            f"classifier alone {classifier.describe()}")
+
+
+def write_errors(parsed: Sequence[Parsed], path: Path) -> None:
+    """The messages the user would see misunderstood, most confident first."""
+    errors = [
+        {"text": p.text, "intent": p.intent, "predicted": p.predicted,
+         "classified": p.classified, "confidence": round(p.confidence, 4)}
+        for p in parsed if experienced(p.intent, p.predicted) != p.intent
+    ]
+    errors.sort(key=lambda e: -e["confidence"])
+    path.write_text(json.dumps(errors, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def rasa_report(model: Path, nlu: Path, out: Path) -> dict:
+    """The intent report of `rasa test nlu` (as the integration test reads it)."""
     _rasa("test", "nlu", "--model", str(model), "--nlu", str(nlu), "--out", str(out),
-          "--domain", str(DOMAIN), "--successes")
-    gold: list[str] = []
-    predicted: list[str] = []
-    for name in ("intent_successes.json", "intent_errors.json"):
-        path = out / name
-        for row in json.loads(path.read_text()) if path.exists() else []:
-            gold.append(row["intent"])
-            predicted.append((row.get("intent_prediction") or {}).get("name") or FALLBACK)
-    report = json.loads((out / "intent_report.json").read_text())
-    return gold, predicted, report
+          "--domain", str(DOMAIN))
+    return json.loads((out / "intent_report.json").read_text())
 
 
 def _newest_input() -> float:
@@ -274,28 +366,24 @@ def assistant_model(workdir: Path, chosen: Path | None) -> tuple[Path, str]:
 
 
 def assistant_cross_validation(examples: Sequence[LabelledText], count: int,
-                               workdir: Path) -> Scores:
-    """The assistant's pooled predictions over ``count`` stratified folds (the baseline's)."""
-    gold: list[str] = []
-    predicted: list[str] = []
+                               workdir: Path) -> list[Parsed]:
+    """The assistant's readings over ``count`` stratified folds (the baseline's)."""
+    parsed: list[Parsed] = []
     for k, (train_idx, test_idx) in enumerate(folds(examples, count), start=1):
         started = time.monotonic()
         fold = workdir / f"fold{k}"
         fold.mkdir()
         write_nlu_yaml([examples[i] for i in train_idx], fold / "train.yml")
-        write_nlu_yaml([examples[i] for i in test_idx], fold / "test.yml")
         model = train_assistant_nlu(fold / "train.yml", fold, name="fold")
-        fold_gold, fold_predicted, _ = assistant_predictions(model, fold / "test.yml",
-                                                             fold / "results")
-        if len(fold_gold) != len(test_idx):
-            raise RuntimeError(f"fold {k}: {len(fold_gold)} results for {len(test_idx)} examples")
-        gold += fold_gold
-        predicted += fold_predicted
-        fold_scores = score(fold_gold, fold_predicted)
-        print(f"  assistant fold {k}/{count}: {fold_scores.describe()} "
-              f"({time.monotonic() - started:.0f} s)", flush=True)
+        trained = time.monotonic() - started
+        fold_parsed = parse_all(model, [examples[i] for i in test_idx])
+        write_errors(fold_parsed, fold / "errors.json")
+        parsed += fold_parsed
+        print(f"  assistant fold {k}/{count}: {assistant_scores(fold_parsed).describe()} "
+              f"(trained in {trained:.0f} s, {time.monotonic() - started:.0f} s in all)",
+              flush=True)
         model.unlink()
-    return score(gold, predicted)
+    return parsed
 
 
 # ---------------------------------------------------------------------------- report
@@ -321,9 +409,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="skip the assistant's cross-validation (one training per fold)")
     parser.add_argument("--model", type=Path,
                         help="evaluate this model instead of models/current.tar.gz")
+    parser.add_argument("--keep", type=Path,
+                        help="work in this (new or empty) folder and keep the folds' errors")
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        parser.error(f"--keep {args.keep}: the folder is not empty")
 
     print(machine(), flush=True)
     train = load_examples(TRAIN_DIR)
@@ -333,7 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           flush=True)
 
     with tempfile.TemporaryDirectory(prefix="nlu-baseline-") as tmp:
-        workdir = Path(tmp)
+        workdir = Path(tmp) if args.keep is None else args.keep
+        workdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         gold = [e.intent for e in evaluation]
         baseline_eval = score(gold, baseline_predictions(train, evaluation))
@@ -341,20 +434,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"baseline trained and measured in {time.monotonic() - started:.0f} s", flush=True)
 
         model, origin = assistant_model(workdir, args.model)
-        eval_gold, eval_predicted, report = assistant_predictions(
-            model, EVAL_DIR, workdir / "eval")
-        assistant_eval = score(eval_gold, eval_predicted)
-        fallbacks = eval_predicted.count(FALLBACK)
-        print(f"assistant: {origin}; eval split: {fallbacks} fallbacks; rasa report "
+        eval_parsed = parse_all(model, evaluation)
+        (workdir / "eval").mkdir()
+        write_errors(eval_parsed, workdir / "eval" / "errors.json")
+        assistant_eval = assistant_scores(eval_parsed)
+        report = rasa_report(model, EVAL_DIR, workdir / "eval" / "rasa")
+        print(f"assistant: {origin}", flush=True)
+        print(f"assistant eval split: {fallback_summary(eval_parsed)}; rasa test nlu "
               f"accuracy {100 * report['accuracy']:.1f} % "
               f"macro-F1 {report['macro avg']['f1-score']:.3f}", flush=True)
 
         assistant_cv = None
         if not args.quick:
             started = time.monotonic()
-            assistant_cv = assistant_cross_validation(train, args.folds, workdir)
-            print(f"assistant cross-validation took {time.monotonic() - started:.0f} s",
-                  flush=True)
+            cv_parsed = assistant_cross_validation(train, args.folds, workdir)
+            assistant_cv = assistant_scores(cv_parsed)
+            print(f"assistant cross-validation took {time.monotonic() - started:.0f} s; "
+                  f"{fallback_summary(cv_parsed)}", flush=True)
+        if args.keep is not None:
+            print(f"errors kept under {workdir}", flush=True)
 
     print(comparison(f"nlu eval split ({assistant_eval.count} examples)", assistant_eval,
                      baseline_eval))

@@ -6,6 +6,7 @@ the folds and the metrics the bench compares.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,16 +16,22 @@ import yaml
 from bench.nlu_baseline import (
     EVAL_DIR,
     FALLBACK,
+    OUT_OF_SCOPE,
     TRAIN_DIR,
     LabelledText,
+    Parsed,
     Scores,
+    assistant_scores,
     baseline_predictions,
     beats,
     build_baseline,
+    experienced,
+    fallback_summary,
     folds,
     load_examples,
     normalise,
     score,
+    write_errors,
     write_nlu_yaml,
 )
 
@@ -126,3 +133,33 @@ def test_beating_means_better_on_both_figures() -> None:
     assert beats(Scores(0.91, 0.91, 100), baseline)
     assert not beats(Scores(0.95, 0.89, 100), baseline)
     assert not beats(Scores(0.90, 0.95, 100), baseline)
+
+
+def _parsed(intent: str, predicted: str, classified: str | None = None) -> Parsed:
+    return Parsed("text", intent, predicted, classified or predicted, 0.5)
+
+
+def test_a_fallback_is_a_miss_except_on_an_out_of_scope_message() -> None:
+    assert experienced("greet", FALLBACK) == FALLBACK
+    assert experienced(OUT_OF_SCOPE, FALLBACK) == OUT_OF_SCOPE
+    assert experienced("greet", "thank") == "thank"
+    parsed = [
+        _parsed("greet", "greet"),
+        _parsed("greet", FALLBACK, classified="greet"),  # right beneath, still a miss
+        _parsed(OUT_OF_SCOPE, FALLBACK, classified="greet"),  # understood, per the contract
+        _parsed(OUT_OF_SCOPE, "thank"),
+    ]
+    assert assistant_scores(parsed).accuracy == 0.5
+    summary = fallback_summary(parsed)
+    assert summary.startswith("2 fallbacks (50.0 %, 1 on out_of_scope messages")
+    assert "right for 1" in summary
+    assert "classifier alone accuracy 50.0 %" in summary
+
+
+def test_the_errors_file_lists_what_the_user_saw_misunderstood(tmp_path: Path) -> None:
+    parsed = [_parsed("greet", "greet"), _parsed("greet", FALLBACK, classified="greet"),
+              _parsed(OUT_OF_SCOPE, FALLBACK), _parsed("thank", "greet")]
+    write_errors(parsed, tmp_path / "errors.json")
+    errors = json.loads((tmp_path / "errors.json").read_text())
+    assert [(e["intent"], e["predicted"]) for e in errors] == [
+        ("greet", FALLBACK), ("thank", "greet")]
