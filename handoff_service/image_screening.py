@@ -68,6 +68,17 @@ class ImageScreener:
                 self._engine = engine_from_env()
             return self._engine
 
+    def warm_up(self) -> None:
+        """Load the OCR engine now (blocking), so that the first upload does not wait for it.
+
+        Called once the server has started, in a worker thread; a missing engine is
+        logged here and reported to the first upload as a failed screening.
+        """
+        try:
+            self._ocr_engine()
+        except Exception:
+            logger.exception("the OCR engine could not be loaded; uploads will be refused")
+
     def screen(self, data: bytes) -> AcceptedImage:
         """Read ``data`` and return it re-encoded, or refuse it.
 

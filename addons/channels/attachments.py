@@ -34,7 +34,7 @@ from sanic.response import HTTPResponse
 from addons.channels.flood import ChatFloodGuard
 from addons.channels.guard import ATTACHMENT_METADATA_KEY, SECRET_METADATA_KEY
 from addons.channels.history import CLIENT_MESSAGE_ID
-from addons.channels.images import ImageLimits, ImageRefused, ImageRelay, ImagesUnavailable
+from addons.channels.images import ChatUploadLimits, ImageRefused, ImageRelay, ImagesUnavailable
 from addons.channels.sessions import InvalidToken, Session, SessionIssuer
 from support_core.rate_limits import client_address
 from support_core.secret_guard import KEY_PLACEHOLDER, SEED_PLACEHOLDER, SEED_PLACEHOLDER_ZH
@@ -145,7 +145,7 @@ def add_attachment_routes(
 ) -> None:
     """Add the upload, download and limits routes to the channel's ``webhook``."""
     relay = ImageRelay.from_env()
-    limits = ImageLimits.from_env()
+    limits = ChatUploadLimits.from_env()
 
     def session_of(request: Request) -> Session | None:
         try:

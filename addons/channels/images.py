@@ -43,14 +43,14 @@ class ImageRefused(Exception):
 
 
 @dataclass(frozen=True)
-class ImageLimits:
+class ChatUploadLimits:
     """What the widget may send (the service enforces the same limits)."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_per_day: int = DEFAULT_MAX_PER_DAY
 
     @classmethod
-    def from_env(cls) -> ImageLimits:
+    def from_env(cls) -> ChatUploadLimits:
         """``ATTACHMENT_MAX_BYTES`` and ``ATTACHMENT_MAX_PER_CONVERSATION``, as the service."""
         return cls(
             max_bytes=_positive(os.environ.get("ATTACHMENT_MAX_BYTES"), DEFAULT_MAX_BYTES),

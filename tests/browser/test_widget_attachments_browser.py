@@ -34,7 +34,6 @@ from devtools.stack import Stack
 from tests.browser.pages import (
     BOT_TIMEOUT_MS,
     HISTORY_KEY_PREFIX,
-    LIVE_TIMEOUT_MS,
     ChatLog,
     Ui,
     WidgetPage,
@@ -43,7 +42,8 @@ from tests.browser.pages import (
 pytestmark = pytest.mark.integration
 
 # The service reads every image (OCR) before it answers: seconds, not milliseconds.
-UPLOAD_TIMEOUT_MS = 60_000
+# OCR of a screenshot on a loaded 2-core machine, behind the bot's answer to it.
+UPLOAD_TIMEOUT_MS = 120_000
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 # What the widget says, by the page's language.
 TEXTS = {
@@ -344,7 +344,7 @@ def test_paperclip_upload_shows_progress_then_thumbnail_and_stores_no_image(
     page.wait_for_function(
         """() => { const img = document.getElementById("image-viewer-img");
                    return img.complete && img.naturalWidth > 0; }""",
-        timeout=LIVE_TIMEOUT_MS,
+        timeout=BOT_TIMEOUT_MS,
     )
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.integration
 # Intents that only buttons or the handoff service send: no NLU examples by design.
 BUTTON_OR_SERVICE_INTENTS = {
     "choose_category", "agent_message", "agent_joined", "ticket_resolved", "ticket_created", "rate",
+    # The chat channel sends these for an uploaded screenshot and its button.
+    "share_screenshot", "attach_screenshot",
 }
 
 
