@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -120,11 +119,6 @@ def create_app(
     @app.after_server_start
     async def start_retention(app: Sanic, _loop: object) -> None:
         app.ctx.retention.start()
-
-    @app.after_server_start
-    async def warm_up_screening(app: Sanic, _loop: object) -> None:
-        # In the background: the service answers at once, OCR is ready seconds later.
-        app.add_task(asyncio.to_thread(app.ctx.screener.warm_up))
 
     @app.before_server_stop
     async def stop_retention(app: Sanic, _loop: object) -> None:
