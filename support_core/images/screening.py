@@ -12,10 +12,11 @@ OCR output differs in three ways, each handled here:
 
 * characters are misread or dropped ("immen$e", "c1ock", a missing word, blanks
   lost: "sealizardtwo"), so a phrase is also recognised *tolerantly*: 11 of 12
-  (22 of 24) consecutive BIP-39 words, at most one of them off by one letter, or
-  nine list words each after its own number; Chinese phrases by their layout,
-  ten or more single list characters standing alone in the rows of a grid or a
-  numbered list (eight in a numbered grid or under a title naming a seed phrase);
+  (22 of 24) consecutive BIP-39 words, at most one of them off by one letter,
+  ten exact ones in a row, or nine list words each after its own number;
+  Chinese phrases by their layout, ten or more single list characters standing
+  alone in the rows of a grid or a numbered list (eight in a numbered grid or
+  under a title naming a seed phrase);
   a tall capture (a scrolling screenshot) is read in tiles so its letters stay
   legible;
 * a long key wraps onto the next line of the screen, so wrapped pieces are
@@ -68,8 +69,10 @@ TILE_MAX_WIDTH = 1000
 MAX_TILES = 8
 
 # Tolerant phrase check: windows of consecutive words and how many must be list
-# words (exactly, and with at most one letter wrong).
-_WINDOWS = ((12, 10, 11), (24, 20, 22))
+# words (exactly, and with at most one letter wrong). Ten list words in a row,
+# all exact, are a phrase too: a crop or the OCR lost the others (prose cannot
+# string ten together: its small words, "the", "to", "my", are not in the list).
+_WINDOWS = ((12, 10, 11), (24, 20, 22), (10, 10, 10))
 # Chinese: single list characters standing alone in phrase-shaped rows.
 MIN_HAN_CELLS = 10
 MIN_HAN_CELLS_SHAPED = 8
@@ -137,8 +140,8 @@ def screen_image(
     )
     if kinds:
         return Screening(False, kinds, "", None, seconds)
-    # Wrapped hashes joined again, so a transaction hash can be read from the text.
-    text = redact("\n".join([repair_ocr_text(lines), *payloads])).text
+    # Wrapped hashes and sentences joined again, so a transaction hash can be read.
+    text = redact("\n".join([repair_ocr_text(join_soft_wraps(lines)), *payloads])).text
     return Screening(True, (), text, image, seconds)
 
 
@@ -216,8 +219,9 @@ def secret_kinds(lines: Sequence[str], qr_payloads: Sequence[str] = ()) -> tuple
         h.lower() for p in qr_payloads if "/" in p and not qr_payload_kinds(p)
         for h in _HEX64_IN_RE.findall(p)
     }
-    text = "\n".join(lines)
-    repaired = repair_ocr_text(lines, loose=True)
+    prose = join_soft_wraps(lines)
+    text = "\n".join(prose)
+    repaired = repair_ocr_text(prose, loose=True)
     for version in dict.fromkeys((text, repaired)):
         for match in find_secrets(version):
             value = version[match.start : match.end].lower().removeprefix("0x")
@@ -230,6 +234,28 @@ def secret_kinds(lines: Sequence[str], qr_payloads: Sequence[str] = ()) -> tuple
     for payload in qr_payloads:
         kinds |= qr_payload_kinds(payload)
     return tuple(sorted(kinds))
+
+
+_ENDS_IN_PROSE_RE = re.compile(f"{HAN_RUN_RE.pattern[:-1]}{{4,}}$")
+
+
+def join_soft_wraps(lines: Sequence[str]) -> list[str]:
+    """Chinese sentences the screen wrapped onto the next line, joined again.
+
+    Read as separate lines, the pieces of a wrapped sentence look like groups of
+    a phrase to the guard ("我到底该" / "找谁。"). A line that ends in a run of four
+    or more Chinese characters and a next line that starts with one are a
+    sentence wrapped; the rows of a phrase grid hold single characters, so they
+    are never joined.
+    """
+    joined: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if joined and line and HAN_RUN_RE.match(line) and _ENDS_IN_PROSE_RE.search(joined[-1]):
+            joined[-1] += line
+        else:
+            joined.append(line)
+    return joined
 
 
 # --------------------------------------------------------------------------- QR payloads
@@ -491,20 +517,23 @@ def english_phrase_tolerant(lines: Sequence[str]) -> bool:
     """Whether the lines hold 11 of 12 (22 of 24) consecutive English list words.
 
     At most one word in a window may be one letter off (OCR misreads); the
-    others must be list words exactly. Prose never comes close: its small words
-    (the, a, to, is) are not in the list. A numbered list of list words, one to
-    a number, needs only nine of them (a crop may cut the rest).
+    others must be list words exactly; ten exact list words in a row also count.
+    Prose never comes close: its small words (the, a, to, is) are not in the
+    list. A numbered list of list words, one to a number, needs only nine of
+    them (a crop may cut the rest).
     """
     if _numbered_list_words(lines):
         return True
     tokens = _english_tokens(lines)
-    if len(tokens) < _WINDOWS[0][0] - 1:
+    if len(tokens) < min(total for _, _, total in _WINDOWS):
         return False
     words = _english_words()
     exact = [t in words for t in tokens]
     near = [not e and _near_list_word(t) for t, e in zip(tokens, exact, strict=True)]
     for size, min_exact, min_total in _WINDOWS:
         size = min(size, len(tokens))
+        if size < min_total:
+            continue
         for start in range(len(tokens) - size + 1):
             n_exact = sum(exact[start : start + size])
             n_near = sum(near[start : start + size])

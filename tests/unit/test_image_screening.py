@@ -36,6 +36,7 @@ from support_core.images.screening import (
     ScreeningFailed,
     chinese_phrase_layout,
     english_phrase_tolerant,
+    join_soft_wraps,
     qr_payload_kinds,
     screen_image,
     secret_kinds,
@@ -229,6 +230,9 @@ def test_a_misread_word_does_not_hide_an_english_grid() -> None:
 def test_the_tolerance_is_one_word_in_twelve_two_in_24() -> None:
     words = _english()
     assert not english_phrase_tolerant([" ".join([*words[:5], "Xq", "Zv", *words[7:]])])
+    # Ten in a row, all exact: the rest was cropped away.
+    assert english_phrase_tolerant([" ".join(words[:2]), *(" ".join(words[i : i + 2])
+                                                          for i in range(2, 10, 2))])
     long = _english(24)
     long[3], long[17] = "qqq", "zzz"
     assert english_phrase_tolerant([" ".join(long)])
@@ -274,6 +278,15 @@ def test_chinese_screens_without_a_phrase_pass() -> None:
     for lines in (calendar, menu):
         assert not chinese_phrase_layout(lines)
         assert secret_kinds(lines) == ()
+
+
+def test_wrapped_chinese_sentences_are_joined_grid_rows_are_not() -> None:
+    wrapped = ["打开就是白屏，有人冒充客服加我微信，我到底该", "找谁。", "请稍后再试。"]
+    assert join_soft_wraps(wrapped) == [
+        "打开就是白屏，有人冒充客服加我微信，我到底该找谁。", "请稍后再试。",
+    ]
+    rows = ["子 举 宁", "迎 脏 铃", "1.天 2忠"]
+    assert join_soft_wraps(rows) == rows
 
 
 def test_wrapped_and_misread_keys_are_found_labelled_hashes_are_not() -> None:
