@@ -63,13 +63,37 @@ def collect_facts(events: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
     return {kind: values for kind, values in facts.items() if values}
 
 
+# Form fields whose answers are values (a time, an amount, a hash, an address, an
+# e-mail), not descriptions: whatever intent the classifier gave such an answer
+# ("yesterday around 9 pm" read as a staking question), it names no problem.
+VALUE_FIELDS = frozenset({
+    "ticket_category", "ticket_occurred_at", "ticket_amount", "ticket_tx_hash",
+    "ticket_wallet_address", "ticket_email", "ticket_confirmed", "ticket_screenshot",
+})
+
+
+def said_by_user(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The user events that can name a problem: every one but the answers to value fields."""
+    said: list[dict[str, Any]] = []
+    requested: str | None = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == "requested_slot":
+            requested = event.get("value")
+        elif kind == "active_loop" and not event.get("name"):
+            requested = None
+        elif kind == "user" and requested not in VALUE_FIELDS:
+            said.append(event)
+    return said
+
+
 def intents_seen(events: Iterable[dict[str, Any]]) -> list[str]:
     """The user's intents in order, without repeats in a row.
 
     A withdrawal misread as a deposit (or back) is listed as what the words say.
     """
     seen: list[str] = []
-    for event in events:
+    for event in said_by_user(events):
         if event.get("event") == "user":
             name = consistent_problem(_intent(event), [event.get("text") or ""])
             if name and name not in EXTERNAL_INTENTS and (not seen or seen[-1] != name):
@@ -83,15 +107,17 @@ def latest_problem(events: list[dict[str, Any]]) -> str | None:
     A withdrawal is never read as a deposit, or back, against the user's own
     words (:mod:`support_core.directions`).
     """
-    for event in reversed(events):
-        if event.get("event") == "user" and _intent(event) in PROBLEM_INTENTS:
+    for event in reversed(said_by_user(events)):
+        if _intent(event) in PROBLEM_INTENTS:
             return consistent_problem(_intent(event), [event.get("text") or ""])
     return None
 
 
 def problem_messages(events: list[dict[str, Any]]) -> list[str]:
     """What the user wrote when describing problems, oldest first."""
-    return [e["text"] for e in user_turns(events) if _intent(e) in PROBLEM_INTENTS]
+    return [
+        e["text"] for e in user_turns(said_by_user(events)) if _intent(e) in PROBLEM_INTENTS
+    ]
 
 
 def self_help_given(events: Iterable[dict[str, Any]]) -> list[str]:

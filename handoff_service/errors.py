@@ -70,7 +70,8 @@ class ImageRejected(HandoffError):
 
     ``image_refused`` (it shows a recovery phrase or a key: HTTP 422, with the
     ``kinds`` found), ``unsupported_image`` (not a PNG, JPEG or WebP, or
-    damaged: 415), ``image_too_large`` (413).
+    damaged: 415), ``image_too_large`` (413), ``screening_failed`` (the image could
+    not be read, or no OCR engine is installed: 503, nothing kept).
     """
 
     def __init__(self, code: str, detail: str, kinds: tuple[str, ...] = ()) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from handoff_service.errors import ImageRejected
 from support_core.images.formats import UnsupportedImage, sniff
 from support_core.images.normalize import ImageLimits, ImageTooLarge
+from support_core.images.ocr import OcrUnavailable
 from support_core.images.screening import ScreeningFailed, screen_image
 
 logger = logging.getLogger(__name__)
@@ -68,17 +69,6 @@ class ImageScreener:
                 self._engine = engine_from_env()
             return self._engine
 
-    def warm_up(self) -> None:
-        """Load the OCR engine now (blocking), so that the first upload does not wait for it.
-
-        Called once the server has started, in a worker thread; a missing engine is
-        logged here and reported to the first upload as a failed screening.
-        """
-        try:
-            self._ocr_engine()
-        except Exception:
-            logger.exception("the OCR engine could not be loaded; uploads will be refused")
-
     def screen(self, data: bytes) -> AcceptedImage:
         """Read ``data`` and return it re-encoded, or refuse it.
 
@@ -96,10 +86,16 @@ class ImageScreener:
             sniff(data)
         except UnsupportedImage as exc:
             raise ImageRejected("unsupported_image", str(exc)) from None
-        engine = self._ocr_engine()
         with self._slots:
             try:
-                result = screen_image(data, limits=self.limits, engine=engine)
+                result = screen_image(data, limits=self.limits, engine=self._ocr_engine())
+            except OcrUnavailable:
+                # A deployment without its OCR engine refuses every image, loudly in
+                # the log, rather than keep images nobody has read.
+                logger.exception("no OCR engine: images cannot be screened")
+                raise ImageRejected(
+                    "screening_failed", "images cannot be checked just now; retry later"
+                ) from None
             except ImageTooLarge as exc:
                 raise ImageRejected("image_too_large", str(exc)) from None
             except UnsupportedImage as exc:

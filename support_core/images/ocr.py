@@ -337,7 +337,7 @@ def make_engine(name: str) -> OcrEngine:
 
 
 def warm_up(engine: OcrEngine) -> float:
-    """Load the engine's model now (a service at start), not on the first upload; seconds."""
+    """Load the engine's model now, before anything is timed; returns the seconds it took."""
     from PIL import Image
 
     started = time.perf_counter()

@@ -312,3 +312,33 @@ def test_a_form_ended_while_asking_for_the_hash_stops_the_mark():
     ]
     lines = transcript(events)
     assert [line.get("expecting_tx_hash") for line in lines] == [True, None]
+
+
+def test_an_answer_to_a_value_field_never_names_the_problem():
+    # The classifier read the time as a staking question; it is the answer to "when?".
+    events = [
+        asked("ticket_title"),
+        *user_turn("USDT withdrawal to Binance not received", "withdrawal_failed"),
+        asked("ticket_occurred_at"),
+        *utter("utter_ask_ticket_occurred_at", "When did it happen?"),
+        *user_turn("yesterday around 9 pm", "staking_issue"),
+        asked("ticket_email"),
+        *user_turn("li.wei@example.com", "login_failed"),
+    ]
+    assert latest_problem(events) == "withdrawal_failed"
+    assert intents_seen(events) == ["withdrawal_failed"]
+    assert problem_messages(events) == ["USDT withdrawal to Binance not received"]
+    summary = build_summary(events, reason="user_request", language="en")
+    assert summary["problem"] == "withdrawal_failed"
+    assert "staking_issue" not in str(summary)
+
+
+def test_a_problem_told_after_the_form_closed_counts_again():
+    events = [
+        asked("ticket_occurred_at"),
+        *user_turn("yesterday", "staking_issue"),
+        {"event": "active_loop", "name": None},
+        *user_turn("my staking rewards are missing", "staking_issue"),
+    ]
+    assert latest_problem(events) == "staking_issue"
+    assert problem_messages(events) == ["my staking rewards are missing"]
