@@ -87,6 +87,14 @@ _NEEDS_AMOUNT = frozenset({
     "trade_dispute",
 })
 _AMOUNT_CATEGORIES = frozenset({"assets", "security", "trading"})
+# Problems whose evidence is what the screen showed (an error, a wrong balance, a
+# phishing page) and whose form asks no hash (the hash question offers a
+# screenshot already).
+_NEEDS_SCREENSHOT = frozenset({
+    "login_failed", "password_reset", "account_locked", "app_malfunction",
+    "balance_mismatch", "staking_issue", "phishing_report", "verify_official_channel",
+})
+_SCREENSHOT_CATEGORIES = frozenset({"account"})
 
 SKIPPED = "skipped"
 _SKIP_WORDS = re.compile(
@@ -166,6 +174,15 @@ def needs_amount(intent: str | None, category: str | None) -> bool:
     if intent in PROBLEM_INTENTS:
         return intent in _NEEDS_AMOUNT
     return category in _AMOUNT_CATEGORIES
+
+
+def needs_screenshot(intent: str | None, category: str | None) -> bool:
+    """Whether the form asks for a screenshot of the error (never beside the hash question)."""
+    if needs_tx_hash(intent, category):
+        return False
+    if intent in PROBLEM_INTENTS:
+        return intent in _NEEDS_SCREENSHOT
+    return category in _SCREENSHOT_CATEGORIES
 
 
 def amount_in(text: str) -> str | None:

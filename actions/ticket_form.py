@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import ticket_fields as fields
-from actions.conversation_summary import collect_facts, latest_problem
+from actions.conversation_summary import collect_facts, latest_problem, screenshot_id
 from actions.early_ticket import EARLY_SLOT, add_answer, add_details, details_in
 from actions.screenshots import described_facts, screenshot_text
 from support_core.chains import InvalidValue, check_address, check_tx_hash
@@ -25,6 +25,7 @@ FORM_SLOTS = (
     "ticket_amount",
     "ticket_tx_hash",
     "ticket_wallet_address",
+    "ticket_screenshot",
     "ticket_email",
     "ticket_confirmed",
 )
@@ -48,7 +49,12 @@ def _problem(tracker: Tracker) -> str | None:
     return tracker.get_slot("ticket_problem") or latest_problem(tracker.events)
 
 
-def _needed(slot: str, problem: str | None, category: str | None) -> bool:
+def _needed(
+    slot: str, problem: str | None, category: str | None, has_screenshot: bool = False
+) -> bool:
+    if slot == "ticket_screenshot":
+        # One the user already sent is on the ticket: not asked for again.
+        return fields.needs_screenshot(problem, category) and not has_screenshot
     if slot == "ticket_tx_hash":
         return fields.needs_tx_hash(problem, category)
     if slot == "ticket_wallet_address":
@@ -99,7 +105,8 @@ class ValidateTicketForm(FormValidationAction):
         """Amount, hash and address only where the problem needs them."""
         problem = _problem(tracker)
         category = tracker.get_slot("ticket_category")
-        return [slot for slot in domain_slots if _needed(slot, problem, category)]
+        sent = tracker.get_slot("ticket_screenshot") is None and _screenshot_sent(tracker)
+        return [slot for slot in domain_slots if _needed(slot, problem, category, sent)]
 
     def validate_ticket_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -222,6 +229,25 @@ class ValidateTicketForm(FormValidationAction):
             return {"ticket_wallet_address": None}
         return {"ticket_wallet_address": checked.value, "ticket_chain": checked.chain}
 
+    def validate_ticket_screenshot(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A screenshot the service kept, or 'skip'; typed words are asked again."""
+        if _latest_intent(tracker) == SHARE_SCREENSHOT:
+            image_id = screenshot_id(tracker.latest_message)
+            if image_id:
+                # The form goes straight on: say the picture arrived first.
+                dispatcher.utter_message(response="utter_screenshot_received")
+                return {"ticket_screenshot": image_id}
+        text = str(value).strip()
+        if _skipped(text):
+            return {"ticket_screenshot": fields.SKIPPED}
+        if text in _screenshot_ids(tracker):
+            # The id stored earlier, checked again when the form is re-opened.
+            return {"ticket_screenshot": text}
+        dispatcher.utter_message(response="utter_invalid_screenshot")
+        return {"ticket_screenshot": None}
+
     def validate_ticket_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -234,6 +260,18 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_email")
             return {"ticket_email": None}
         return {"ticket_email": email}
+
+
+def _screenshot_ids(tracker: Tracker) -> set[str]:
+    """The screenshots the user sent in this conversation (the ones the service kept)."""
+    return {
+        image_id for event in tracker.events
+        if event.get("event") == "user" and (image_id := screenshot_id(event)) is not None
+    }
+
+
+def _screenshot_sent(tracker: Tracker) -> bool:
+    return bool(_screenshot_ids(tracker))
 
 
 def _amount_from(text: str, tracker: Tracker) -> dict[str, Any]:

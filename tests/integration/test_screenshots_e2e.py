@@ -126,6 +126,51 @@ def test_a_transaction_screenshot_answers_the_hash_question(
     assert stolen.status_code == 404
 
 
+def test_a_login_ticket_asks_for_a_screenshot_of_the_error_and_keeps_it(
+    handoff_stack: Stack, agent: str
+) -> None:
+    sender = new_sender()
+    shot = _png(["Login failed", "Error 1003: verification code expired", "Try again"],
+                size=(900, 300))
+    reply = texts(handoff_stack.send(sender, "I want to talk to a human"))
+    answers = {
+        "Which kind of problem": "account",
+        "title": "Cannot log in, code rejected",
+        "describe": "Since this morning every login says the verification code expired, "
+                    "even a code sent a minute ago",
+        "When": "this morning",
+        "e-mail": "skip",
+    }
+    asked_for_image = 0
+    for _ in range(12):
+        if "Submit it?" in reply:
+            break
+        if "screenshot of the error" in reply:
+            asked_for_image += 1
+            if asked_for_image == 1:
+                # Words are not a picture: asked again.
+                reply = texts(handoff_stack.send(sender, "it says code expired"))
+                assert "This step needs a picture" in reply, reply
+                continue
+            sent = upload(handoff_stack, sender, shot)
+            assert sent.status_code == 201, sent.text
+            said = bot_texts_after(handoff_stack, sender, "share_screenshot")
+            assert any("Got your screenshot" in line for line in said), said
+            reply = said[-1]
+            continue
+        question = next((q for q in answers if q in reply), None)
+        assert question, f"unexpected question: {reply}"
+        reply = texts(handoff_stack.send(sender, answers[question]))
+    assert asked_for_image == 2
+    assert "Submit it?" in reply
+    assert "T-" in texts(handoff_stack.send(sender, "Submit"))
+    [found] = tickets_of(handoff_stack, agent, sender)
+    full = ticket(handoff_stack, agent, found["ref"])
+    assert full["category"] == "account"
+    [image] = full["attachments"]
+    assert "1003" in image["text"]
+
+
 def test_a_recovery_phrase_screenshot_is_refused_and_warned_about(handoff_stack: Stack) -> None:
     sender = new_sender()
     handoff_stack.send(sender, "你好")

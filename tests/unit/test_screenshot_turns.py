@@ -157,3 +157,95 @@ def test_an_agent_image_is_fetched_through_the_chat_channel() -> None:
     )
     assert agent_image_src({"attachment": {"id": "../../etc/passwd"}}) is None
     assert agent_image_src({"attachment": None}) is None
+
+
+# ------------------------------------------------------------------ the form's own question
+
+
+def _screenshot_metadata(monkeypatch: pytest.MonkeyPatch, text: str = "Error 1003") -> None:
+    """Give the form's screenshot turn the metadata the channel adds to a kept image."""
+    import tests.unit.test_actions_ticket_form as form_tests
+
+    original = form_tests.form_turn
+
+    def with_metadata(text_, slot, value=None, intent="inform", **kwargs):
+        turn = original(text_, slot, value, intent, **kwargs)
+        metadata = {"attachment": {"id": IMAGE_ID, "text": text}}
+        user = next(event for event in turn if event["event"] == "user")
+        user["metadata"] = metadata
+        user["parse_data"]["metadata"] = metadata
+        return turn
+
+    monkeypatch.setattr(form_tests, "form_turn", with_metadata)
+
+
+LOGIN_SLOTS = {"ticket_title": "无法登录", "ticket_description": "登录一直提示验证码错误",
+               "ticket_occurred_at": "今天早上"}
+
+
+@pytest.mark.parametrize(
+    ("problem", "category", "asked"),
+    [
+        ("login_failed", "account", True),
+        ("app_malfunction", "technical", True),
+        ("phishing_report", "security", True),
+        ("balance_mismatch", "assets", True),
+        ("withdrawal_failed", "assets", False),  # its hash question offers a screenshot
+        ("account_compromised", "security", False),
+        ("fee_inquiry", "policy", False),
+        (None, "account", True),
+        (None, "assets", False),
+        (None, None, False),
+    ],
+)
+def test_the_form_asks_for_a_screenshot_of_the_error_where_it_helps(problem, category, asked):
+    from actions import ticket_fields as fields
+
+    assert fields.needs_screenshot(problem, category) is asked
+    assert not (fields.needs_screenshot(problem, category) and
+                fields.needs_tx_hash(problem, category))
+
+
+def test_a_screenshot_sent_before_the_form_is_not_asked_for_again() -> None:
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.ticket_form import FORM_SLOTS, ValidateTicketForm
+    from tests.unit.test_actions_ticket_form import form_history
+
+    def required(events):
+        tracker = make_tracker(events, slots={"ticket_problem": "login_failed",
+                                              "ticket_category": "account"})
+        return asyncio.run(ValidateTicketForm().required_slots(
+            list(FORM_SLOTS), CollectingDispatcher(), tracker, {}))
+
+    assert "ticket_screenshot" in required(form_history("login_failed"))
+    before = [screenshot_event("Login failed: code 1003"), *form_history("login_failed")]
+    assert "ticket_screenshot" not in required(before)
+
+
+def test_a_screenshot_answers_the_forms_screenshot_question(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _screenshot_metadata(monkeypatch)
+    events, dispatcher = validate(
+        "ticket_screenshot", screenshot_payload(IMAGE_ID), intent="share_screenshot",
+        problem="login_failed", slots=LOGIN_SLOTS, with_next=True,
+    )
+    assert SlotSet("ticket_screenshot", IMAGE_ID) in events
+    assert SlotSet("requested_slot", "ticket_email") in events
+    assert [m["response"] for m in dispatcher.messages] == ["utter_screenshot_received"]
+
+
+@pytest.mark.parametrize("text", ["skip", "跳过", "没有"])
+def test_the_screenshot_can_be_skipped(text: str) -> None:
+    events, _ = validate("ticket_screenshot", text, problem="login_failed", slots=LOGIN_SLOTS)
+    assert SlotSet("ticket_screenshot", "skipped") in events
+
+
+@pytest.mark.parametrize("text", ["it says error 1003", "att_forgedforgedforged12", "截图在这里"])
+def test_words_instead_of_a_screenshot_are_asked_again(text: str) -> None:
+    events, dispatcher = validate(
+        "ticket_screenshot", text, problem="login_failed", slots=LOGIN_SLOTS
+    )
+    assert SlotSet("ticket_screenshot", None) in events
+    assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_screenshot"]
