@@ -13,10 +13,11 @@ DOMAIN := domain
 TRAIN_INPUTS := config.yml $(wildcard $(DOMAIN)/*.yml) $(shell find data -name '*.yml' 2>/dev/null) \
 	$(shell find addons support_core -name '*.py' 2>/dev/null)
 
-.PHONY: help install train run test test-fast lint bench validate clean
+.PHONY: help install train run run-production test test-fast lint bench validate clean
 
 help:
 	@echo "make run    install, train if data changed, start the assistant"
+	@echo "make run-production  the same behind nginx, 2 replicas of each, PostgreSQL + Redis"
 	@echo "make test   install, train if data changed, run every test"
 	@echo "make test-fast  unit and service tests only (no model, no browser), under a minute"
 	@echo "make train  train the model if data or config changed"
@@ -43,6 +44,10 @@ validate: $(INSTALLED)
 
 run: $(MODEL)
 	@scripts/run.sh
+
+# The production topology on this machine (REPLICAS=2 by default; see docs/deployment.md).
+run-production: $(MODEL)
+	@scripts/run_production.sh
 
 test: $(MODEL)
 	$(BIN)/python -m pytest

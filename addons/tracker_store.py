@@ -195,3 +195,18 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def create_tables(url: str | None = None) -> None:
+    """Create the tracker store's tables once, before several replicas start on them.
+
+    Each Rasa server creates them at start too, but replicas starting together on
+    an empty PostgreSQL database race to create the same tables and types.
+    """
+    UrlSQLTrackerStore(host=url).engine.dispose()
+
+
+if __name__ == "__main__":
+    import sys
+
+    create_tables(sys.argv[1] if len(sys.argv) > 1 else None)

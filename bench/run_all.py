@@ -12,6 +12,7 @@ BENCHMARKS = (
     "bench.ticket_service",
     "bench.handoff_latency",
     "bench.backlog_recovery",
+    "bench.scale_out",
     "bench.rate_limit_cost",
     "bench.secret_guard_precision",
     "bench.screenshot_screening",

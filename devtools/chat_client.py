@@ -71,6 +71,7 @@ class SocketChatUser:
     def __init__(
         self, rasa_url: str, session_id: str | None = None, session_token: str | None = None,
         user_token: str | None = None, previous_session: dict[str, str] | None = None,
+        transport: str = "polling",
     ) -> None:
         """Talk to the Rasa server at ``rasa_url``.
 
@@ -85,6 +86,8 @@ class SocketChatUser:
         self.user_token = user_token
         # The conversation left for this new one (the widget's "new chat" with a ticket open).
         self.previous_session = previous_session
+        # "polling" (HTTP long-polling, any HTTP client can follow it) or "websocket".
+        self.transport = transport
         self.last_ack: Any = None
         self.received: list[Received] = []
         self._changed = threading.Condition()
@@ -94,7 +97,7 @@ class SocketChatUser:
     # -- connection
 
     def connect(self, timeout: float = 15.0) -> SocketChatUser:
-        """Connect with HTTP long-polling and wait for ``session_confirm``."""
+        """Connect (long-polling unless told otherwise) and wait for ``session_confirm``."""
         # engine.io reports its own normal shutdown ("packet queue is empty") as an
         # error; failures that matter raise here or show up as missing answers.
         quiet = logging.getLogger(f"{__name__}.engineio")
@@ -103,7 +106,8 @@ class SocketChatUser:
         client.on("bot_uttered", self._on_bot_uttered)
         client.on("session_confirm", self._on_session_confirm)
         client.connect(
-            self.rasa_url, transports=["polling"], socketio_path="/socket.io", wait_timeout=timeout
+            self.rasa_url, transports=[self.transport], socketio_path="/socket.io",
+            wait_timeout=timeout,
         )
         self._client = client
         request = {"session_id": self.session_id, "session_token": self.session_token}

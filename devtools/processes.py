@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -135,7 +135,25 @@ def _command(argv: Sequence[str]) -> str:
     return _value(shlex.join(argv))
 
 
-def supervisor_config(layout: Layout) -> str:
+class Supervised(Protocol):
+    """What a supervisord configuration is written from (``make run``'s layout or a topology)."""
+
+    @property
+    def log_dir(self) -> Path: ...
+
+    @property
+    def socket(self) -> Path: ...
+
+    @property
+    def pidfile(self) -> Path: ...
+
+    @property
+    def bin_dir(self) -> Path: ...
+
+    def programs(self) -> list[Program]: ...
+
+
+def supervisor_config(layout: Supervised) -> str:
     """A supervisord configuration running the assistant in the foreground.
 
     Every program is restarted when it exits; its output goes to

@@ -68,12 +68,12 @@ class Process:
         """Everything the process has written so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def stop(self) -> None:
-        """Stop the process group (Rasa starts helpers of its own)."""
+    def stop(self, kill: bool = False) -> None:
+        """Stop the process group (Rasa starts helpers of its own); ``kill``: no grace."""
         if self.popen.poll() is not None:
             return
         try:
-            os.killpg(self.popen.pid, signal.SIGTERM)
+            os.killpg(self.popen.pid, signal.SIGKILL if kill else signal.SIGTERM)
             self.popen.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(self.popen.pid, signal.SIGKILL)

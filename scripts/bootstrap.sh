@@ -46,6 +46,26 @@ if [ "${#missing_images[@]}" -gt 0 ]; then
   fi
 fi
 
+# The production topology on one machine (make run-production, tests/production): nginx as
+# the load balancer, run in the foreground by supervisord; Debian's own nginx service is not
+# started (policy-rc.d refuses it for the length of the install).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's nginx for the production topology"
+    policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+      policy=yes
+    fi
+    apt-get update -qq -o DPkg::Lock::Timeout=300 && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq -o DPkg::Lock::Timeout=300 nginx >/dev/null || true
+    [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d
+  else
+    echo "warning: nginx not found; make run-production and tests/production need it" >&2
+    echo "         install it with: sudo apt-get install nginx" >&2
+  fi
+fi
+
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing Debian's Chromium for the browser tests"

@@ -64,9 +64,13 @@ HISTORY_MIN_INTERVAL_S = 0.5
 
 
 def _client_manager() -> socketio.AsyncManager | None:
-    # With several Rasa replicas, a reply must reach a socket held by another one.
+    # With several Rasa replicas, a reply must reach a socket held by another one:
+    # every emit goes through Redis pub/sub on SOCKETIO_REDIS_CHANNEL (one per deployment).
     url = os.environ.get("SOCKETIO_REDIS_URL")
-    return socketio.AsyncRedisManager(url) if url else None
+    if not url:
+        return None
+    channel = os.environ.get("SOCKETIO_REDIS_CHANNEL") or "socketio"
+    return socketio.AsyncRedisManager(url, channel=channel)
 
 
 class GuardedSocketIOInput(SocketIOInput):
