@@ -229,7 +229,8 @@ def write_endpoints(path: Path, actions_port: int, profile: str = "default") -> 
     endpoints.production.yml does.
     """
     lock_store = (
-        "lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: 6379\n  db: 1\n"
+        "lock_store:\n  type: addons.lock_store.RenewingRedisLockStore\n  url: 127.0.0.1\n"
+        "  port: 6379\n  db: 1\n"
         if profile == "production"
         else "lock_store:\n  type: in_memory\n"
     )

@@ -45,6 +45,10 @@ REDIS_URL = os.environ.get("TOPOLOGY_REDIS_URL", "redis://127.0.0.1:6379")
 LOCK_DB, RATE_LIMIT_DB, SOCKETIO_DB = 1, 2, 3
 # Long-polling requests wait up to socket.io's ping interval plus its timeout (45 s).
 SOCKETIO_READ_TIMEOUT_S = 75
+# A replica killed mid-turn leaves its conversation lock in Redis until it expires:
+# Rasa's default is 60 s; a turn takes well under a second, its action calls at most
+# their 10 s timeout, so 15 s keeps turns apart and makes a lost replica a short wait.
+LOCK_LIFETIME_S = 15
 # Screenshots (ATTACHMENT_MAX_BYTES, 5 MB by default) plus the request's own framing.
 MAX_BODY = "12m"
 
@@ -155,6 +159,7 @@ class Topology:
             "HANDOFF_STATE_DIR": str(self.state_dir),
             "RASA_HOST": "127.0.0.1",
             "SANIC_HOST": "127.0.0.1",
+            "TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S),
             # nginx is the one proxy in front: Sanic takes the client's address from it.
             "SANIC_PROXIES_COUNT": "1",
             **secrets,
@@ -172,7 +177,7 @@ class Topology:
             "tracker_store:\n"
             "  type: addons.tracker_store.UrlSQLTrackerStore\n"
             "lock_store:\n"
-            "  type: redis\n"
+            "  type: addons.lock_store.RenewingRedisLockStore\n"
             f"  url: {host}\n"
             f"  port: {port or 6379}\n"
             f"  db: {LOCK_DB}\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -173,6 +174,36 @@ def test_a_reply_sent_through_either_replica_reaches_the_user_on_the_other(
 
 
 # ---------------------------------------------------------------------------- failures
+
+
+def test_a_lock_left_by_a_dead_replica_only_delays_the_conversation(
+    topology: RunningTopology,
+) -> None:
+    """A replica killed mid-turn leaves the conversation's lock in Redis, unreleased.
+
+    The lock is taken here exactly as a Rasa replica takes it, and never given
+    back; the user's next message waits for it to expire (the topology's
+    ``TICKET_LOCK_LIFETIME``) and is then answered, not dropped.
+    """
+    from rasa.core.lock_store import RedisLockStore
+
+    from devtools.topology import LOCK_LIFETIME_S
+
+    user = _user_on(topology, 1)
+    try:
+        sender = user.session_id
+        assert sender is not None
+        store = RedisLockStore(host="127.0.0.1", port=6379, db=1,
+                               key_prefix=topology.topology.socketio_channel)
+        store.issue_ticket(sender, lock_lifetime=LOCK_LIFETIME_S)
+        started = time.monotonic()
+        mark = user.say("我的USDT提币一直没到账", timeout=LOCK_LIFETIME_S + 45)
+        user.wait_for(lambda r: bool(r.text), mark, timeout=LOCK_LIFETIME_S + 45)
+        waited = time.monotonic() - started
+        assert waited < LOCK_LIFETIME_S + 15, f"answered after {waited:.0f} s"
+        assert _user_texts(topology.tracker(sender, 2)) == ["我的USDT提币一直没到账"]
+    finally:
+        user.close()
 
 
 def test_losing_one_process_of_each_kind_loses_nothing(

@@ -43,7 +43,7 @@ def test_the_processes_share_state_only_through_postgres_and_redis(tmp_path: Pat
 def test_rasa_calls_the_action_servers_through_nginx_and_locks_in_redis(tmp_path: Path) -> None:
     endpoints = yaml.safe_load(_topology(tmp_path).endpoints_yaml())
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5150/webhook"
-    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["lock_store"]["type"] == "addons.lock_store.RenewingRedisLockStore"
     assert endpoints["lock_store"]["key_prefix"] == "socketiotest"
     assert endpoints["tracker_store"]["type"] == "addons.tracker_store.UrlSQLTrackerStore"
 
