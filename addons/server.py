@@ -15,17 +15,25 @@ left wide open:
 
 It also installs :func:`redact_user_text`, so that Rasa's structured debug logs
 show ``[redacted]`` where they would print what a user wrote.
+
+With ``PROFILE=production`` it first checks the configuration, before Rasa
+loads a model or opens a port: ``run`` refuses what :mod:`addons.production_checks` lists
+(read against the ``--endpoints`` file), ``run actions`` what
+:mod:`actions.production_checks` lists; one ``error:`` line each, exit status 2.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TextIO
 
 from addons import action_outage, action_response_validation
 from addons.channels.origins import allowed_origins
+from addons.production_checks import rasa_server_problems, rasa_server_warnings
+from support_core.production import EXIT_REFUSED, Problem, is_production, report
 
 DEFAULT_INTERFACE = "127.0.0.1"
 REDACTED = "[redacted]"
@@ -82,8 +90,74 @@ def run_arguments(argv: list[str], env: Mapping[str, str]) -> list[str]:
     return completed
 
 
+DEFAULT_ENDPOINTS = "endpoints.yml"
+
+
+def endpoints_path(argv: list[str]) -> str:
+    """The endpoints file ``rasa run`` reads (``--endpoints``, else Rasa's default)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--endpoints", default=DEFAULT_ENDPOINTS)
+    known, _rest = parser.parse_known_args(argv[1:])
+    return str(known.endpoints or DEFAULT_ENDPOINTS)
+
+
+def read_endpoints(path: str) -> tuple[Mapping[str, Any], Problem | None]:
+    """The endpoints file as Rasa reads it (``${VAR}`` expanded), or why it cannot be read.
+
+    A missing file is no error here: Rasa then runs on its in-memory
+    defaults, which the production rules name.
+    """
+    from rasa.shared.exceptions import RasaException
+    from rasa.shared.utils.io import read_config_file
+
+    try:
+        return read_config_file(path), None
+    except FileNotFoundError:
+        return {}, None
+    except RasaException as exc:
+        return {}, Problem("--endpoints", f"the endpoints file {path} cannot be read: {exc}")
+
+
+def production_findings(
+    argv: list[str], env: Mapping[str, str]
+) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) of a production start of ``rasa run`` or ``rasa run actions``.
+
+    Nothing for the development profile or for any other command.
+    """
+    if not is_production(env) or not argv or argv[0] != "run":
+        return [], []
+    if len(argv) > 1 and argv[1] == "actions":
+        # Only here: the Rasa server itself has no use for the actions package.
+        from actions.production_checks import action_server_problems, action_server_warnings
+
+        return action_server_problems(env), action_server_warnings(env)
+    path = endpoints_path(argv)
+    endpoints, unreadable = read_endpoints(path)
+    problems = rasa_server_problems(env, endpoints, path)
+    if unreadable is not None:
+        problems.insert(0, unreadable)
+    return problems, rasa_server_warnings(env, endpoints, path)
+
+
+def refuse_unfit_production(
+    argv: list[str], env: Mapping[str, str], stream: TextIO | None = None
+) -> None:
+    """Print what production refuses or warns about (to stderr); exit with status 2 on a problem.
+
+    Raises:
+        SystemExit: the configuration has a problem (status :data:`EXIT_REFUSED`).
+    """
+    problems, warnings = production_findings(argv, env)
+    report(problems, warnings, stream or sys.stderr)
+    if problems:
+        raise SystemExit(EXIT_REFUSED)
+
+
 def main() -> None:
-    """Install the fixes, complete the arguments, then hand over to Rasa's entry point."""
+    """Check a production start, install the fixes, then hand over to Rasa's entry point."""
+    # First: a refused start stops before Rasa loads a model or opens a port.
+    refuse_unfit_production(sys.argv[1:], os.environ)
     from rasa.__main__ import main as rasa_main
     action_response_validation.install()
     action_outage.install()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -56,7 +57,9 @@ def create_app(
     (SMTP, or ``.eml`` files in a folder). Each call makes an app with a unique name (Sanic keeps a
     registry of names), its own engine and its own session factory. The
     engine connects lazily, on the first request; so does the rate limiter
-    (:func:`handoff_service.rate_limiting.rate_limits`).
+    (:func:`handoff_service.rate_limiting.rate_limits`). Served by several
+    worker processes, each worker gets its own connections and runs its own
+    background workers; they share the work through the database's row locks.
 
     Raises:
         ConfigError: a setting cannot be used (e.g. the output channel).
@@ -102,6 +105,17 @@ def create_app(
         sessions, clock, app.ctx.attachment_store, settings.attachment_retention_days
     )
     app.ctx.retention = retention
+
+    built_in = os.getpid()
+
+    @app.before_server_start
+    async def own_connections(app: Sanic, _loop: object) -> None:
+        # With several workers Sanic forks each one from the process that built
+        # the app: a pooled connection inherited from it would be one socket
+        # used by two processes. The worker starts with an empty pool instead,
+        # leaving the parent's connections to the parent (close=False).
+        if os.getpid() != built_in:
+            app.ctx.engine.dispose(close=False)
 
     app.blueprint(make_blueprint())
     add_page_routes(app, settings)

@@ -7,26 +7,35 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from handoff_service.attachment_store import make_store
-from handoff_service.config import ConfigError, Settings
+from handoff_service.config import MAX_WORKERS, ConfigError, Settings
 from handoff_service.db import (
     current_revision,
     head_revision,
+    is_sqlite,
     make_engine,
     make_session_factory,
+    missing_sqlite_file,
     upgrade,
 )
 from handoff_service.errors import TicketNotFound, ValidationFailed
 from handoff_service.mail.outbox import PENDING, STATES, list_emails
 from handoff_service.models import ticket_ref
+from handoff_service.production_checks import (
+    environment_problems,
+    environment_warnings,
+    schema_problem,
+)
 from handoff_service.services import HandoffService
+from support_core.production import Problem, collect, is_production, report
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -45,6 +54,44 @@ def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"database {_safe_url(settings.database_url)} is at revision {revision}")
+    return EXIT_OK
+
+
+def stored_revision(settings: Settings) -> str | None:
+    """The migration the database is at (``None``: empty), without creating a SQLite file.
+
+    Raises:
+        SQLAlchemyError: the database cannot be reached or read.
+    """
+    if missing_sqlite_file(settings.database_url) is not None:
+        return None
+    engine = make_engine(settings)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def _unreachable(settings: Settings, exc: SQLAlchemyError) -> str:
+    # The driver's first line says why (refused, unknown host, bad password)
+    # without the password itself; the URL is printed with it hidden.
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return f"cannot read the database {_safe_url(settings.database_url)}: {reason}"
+
+
+def cmd_db_check(settings: Settings, _args: argparse.Namespace) -> int:
+    """Exit 0 when the schema is at the newest migration, 1 otherwise (a readiness probe)."""
+    try:
+        current = stored_revision(settings)
+    except SQLAlchemyError as exc:
+        print(f"error: {_unreachable(settings, exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    head = head_revision()
+    problem = schema_problem(current, head)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"database {_safe_url(settings.database_url)} is at the newest revision {head}")
     return EXIT_OK
 
 
@@ -214,15 +261,49 @@ def ensure_bot_token(settings: Settings) -> tuple[Settings, Path | None]:
     return replace(settings, bot_token=token), path
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, then serve the API on one worker until interrupted."""
-    # Imported here: the CLI's other commands do not need Sanic.
-    from handoff_service.app import create_app
+def check_workers(settings: Settings) -> None:
+    """Refuse several workers on SQLite, in every profile.
 
-    if args.host:
-        settings = replace(settings, host=args.host)
-    if args.port:
-        settings = replace(settings, port=args.port)
+    Raises:
+        ConfigError: ``workers`` > 1 with a SQLite database.
+    """
+    if settings.workers > 1 and is_sqlite(settings.database_url):
+        raise ConfigError(
+            f"{settings.workers} workers (HANDOFF_WORKERS or --workers) need PostgreSQL in "
+            "HANDOFF_DATABASE_URL: on a SQLite file only one process can write at a time and "
+            "background work is not shared safely; use one worker"
+        )
+
+
+def _production_preflight(settings: Settings, env: Mapping[str, str]) -> int | None:
+    """Check a production start; ``None`` when it may go on, else the exit status.
+
+    Never migrates and never creates anything: every replica starting at once
+    must not race to change the schema (that is ``db upgrade``'s one-off job).
+    The database is only looked at once the environment passed.
+    """
+    problems = environment_problems(env)
+    status = EXIT_USAGE
+    if not problems:
+        try:
+            check_workers(settings)
+            problems = collect(schema_problem(stored_revision(settings), head_revision()))
+        except ConfigError as exc:
+            problems = [Problem("HANDOFF_WORKERS", str(exc))]
+        except SQLAlchemyError as exc:
+            problems = [Problem("HANDOFF_DATABASE_URL", _unreachable(settings, exc))]
+            status = EXIT_FAILED
+    report(problems, environment_warnings(env), sys.stderr)
+    return status if problems else None
+
+
+def _development_preflight(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Migrate and make sure of a bot token, as a laptop start always did.
+
+    Raises:
+        ConfigError: several workers on SQLite.
+    """
+    check_workers(settings)
     # Before the database: a SQLite file's folder would otherwise be made
     # by the engine with the default mode.
     ensure_state_dir(settings)
@@ -234,6 +315,44 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "(give the same value to the action server)",
             flush=True,
         )
+    if settings.workers > 1 and (settings.rate_limit_storage_url or "memory:").startswith(
+        "memory:"
+    ):
+        print(
+            f"warning: RATE_LIMIT_STORAGE_URL is memory: each of the {settings.workers} "
+            "workers counts its own limits",
+            file=sys.stderr,
+            flush=True,
+        )
+    return settings
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve the API until interrupted, on ``workers`` processes.
+
+    Development migrates first; production (``PROFILE=production``) migrates
+    nothing and refuses to start on a configuration that would split data
+    between replicas, or on a schema ``db upgrade`` has not brought to head.
+    """
+    # Imported here: the CLI's other commands do not need Sanic.
+    from handoff_service.app import create_app
+
+    if args.host:
+        settings = replace(settings, host=args.host)
+    if args.port:
+        settings = replace(settings, port=args.port)
+    if args.workers:
+        settings = replace(settings, workers=args.workers)
+    if is_production(os.environ):
+        refused = _production_preflight(settings, os.environ)
+        if refused is not None:
+            return refused
+    else:
+        try:
+            settings = _development_preflight(settings, args)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     # The service's own log lines (state changes, never message text) at INFO;
     # Sanic's logging setup is left off so each line is printed once.
     logging.getLogger().setLevel(logging.INFO)
@@ -242,8 +361,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    app.run(host=settings.host, port=settings.port, workers=1, access_log=False, motd=False)
+    app.run(
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,
+        motd=False,
+    )
     return EXIT_OK
+
+
+def _workers(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tickets for conversations the assistant hands over to human agents. "
         "Configured by environment variables (HANDOFF_DATABASE_URL, HANDOFF_BOT_TOKEN, "
         "HANDOFF_STATE_DIR, RASA_URL, RASA_AUTH_TOKEN, RASA_OUTPUT_CHANNEL, HANDOFF_HOST, "
-        "HANDOFF_PORT; PUBLIC_RASA_URL, HANDOFF_WIDGET_DIR and WIDGET_FRAME_ANCESTORS for the "
+        "HANDOFF_PORT, HANDOFF_WORKERS; PROFILE=production for the production checks; "
+        "PUBLIC_RASA_URL, HANDOFF_WIDGET_DIR and WIDGET_FRAME_ANCESTORS for the "
         "chat widget served at /widget/; HANDOFF_CORS_ORIGINS; RATE_LIMIT_STORAGE_URL, "
         "HANDOFF_TICKETS_PER_HOUR, HANDOFF_AGENT_CALLS_PER_MINUTE, "
         "HANDOFF_ANON_CALLS_PER_MINUTE; SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, "
@@ -267,7 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True
     )
-    db.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
+    db.add_parser(
+        "upgrade", help="apply pending migrations (safe to run twice at once on PostgreSQL)"
+    ).set_defaults(func=cmd_db_upgrade)
+    db.add_parser(
+        "check", help="exit 0 when the schema is at the newest migration, 1 otherwise"
+    ).set_defaults(func=cmd_db_check)
 
     agent = commands.add_parser("agent", help="support agents").add_subparsers(
         dest="agent_command", required=True
@@ -308,9 +446,15 @@ def build_parser() -> argparse.ArgumentParser:
         "expire", help="delete screenshots older than HANDOFF_ATTACHMENT_RETENTION_DAYS now"
     ).set_defaults(func=cmd_attachments_expire)
 
-    serve = commands.add_parser("serve", help="migrate, then run the API (one worker)")
+    serve = commands.add_parser(
+        "serve",
+        help="run the API; migrates first unless PROFILE=production, which checks instead",
+    )
     serve.add_argument("--host", help="overrides HANDOFF_HOST")
     serve.add_argument("--port", type=int, help="overrides HANDOFF_PORT")
+    serve.add_argument(
+        "--workers", type=_workers, help="server processes (overrides HANDOFF_WORKERS, default 1)"
+    )
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -16,6 +16,8 @@ DEFAULT_DATABASE_URL = "sqlite:///state/handoff.db"
 DEFAULT_RASA_URL = "http://localhost:5005"
 DEFAULT_OUTPUT_CHANNEL = "socketio"
 BOT_TOKEN_FILE_NAME = "handoff_bot_token"
+# More server processes than this on one machine only adds database connections.
+MAX_WORKERS = 64
 # The ``limits`` storages the service can count in.
 RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 
@@ -116,6 +118,8 @@ class Settings:
     rasa_output_channel: str = DEFAULT_OUTPUT_CHANNEL
     host: str = "0.0.0.0"
     port: int = 8000
+    # Server processes ``serve`` forks; more than one needs PostgreSQL.
+    workers: int = 1
     state_dir: Path = Path("state")
     max_body_bytes: int = 64 * 1024
     default_page_size: int = 50
@@ -191,6 +195,7 @@ class Settings:
             ),
             host=env.get("HANDOFF_HOST") or "0.0.0.0",
             port=_int(env, "HANDOFF_PORT", 8000, low=1, high=65535),
+            workers=_int(env, "HANDOFF_WORKERS", 1, low=1, high=MAX_WORKERS),
             state_dir=Path(env.get("HANDOFF_STATE_DIR") or "state"),
             widget_dir=Path(env.get("HANDOFF_WIDGET_DIR") or default_widget_dir()),
             max_body_bytes=_int(env, "HANDOFF_MAX_BODY_BYTES", 64 * 1024, low=1024, high=2**24),

@@ -22,6 +22,9 @@ from handoff_service.config import Settings
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The PostgreSQL advisory lock every ``db upgrade`` of this schema takes: any
+# constant will do as long as all of them use the same one ("handoff" in ASCII).
+MIGRATION_LOCK_ID = 0x68616E646F6666
 
 
 def is_sqlite(url: str | URL) -> bool:
@@ -32,6 +35,19 @@ def is_sqlite(url: str | URL) -> bool:
 def _is_memory(url: URL) -> bool:
     database = url.database or ""
     return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
+def missing_sqlite_file(url: str | URL) -> Path | None:
+    """The file a SQLite ``url`` names when it does not exist yet (else ``None``).
+
+    Lets read-only commands report a database that was never created instead
+    of creating an empty one by connecting to it.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or _is_memory(parsed):
+        return None
+    path = Path(parsed.database or "")
+    return None if path.exists() else path
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -153,12 +169,33 @@ class MigrationFailed(RuntimeError):
 
 
 def upgrade(engine: Engine) -> str | None:
-    """Apply every pending migration; returns the revision the database is now at."""
+    """Apply every pending migration; returns the revision the database is now at.
+
+    Safe to run from several processes at once on PostgreSQL: each waits for
+    the others' migration lock, then finds the schema already at head.
+    """
     with migration_connection(engine) as conn:
+        _lock_migrations(conn)
         command.upgrade(alembic_config(conn), "head")
     revision = current_revision(engine)
     logger.info("database schema at revision %s", revision)
     return revision
+
+
+def _lock_migrations(conn: Connection) -> None:
+    """Hold the migration lock until the migration's transaction ends (PostgreSQL only).
+
+    Without it, two upgrades of an empty database both create the same tables
+    and one fails half-way. SQLite needs nothing: one file on one machine,
+    where deployments do not run upgrades side by side, and SQLite's own file
+    lock makes a second writer fail rather than interleave.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    lock = {"id": MIGRATION_LOCK_ID}
+    if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), lock).scalar():
+        logger.warning("another process is migrating this database; waiting for it to finish")
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), lock)
 
 
 @contextmanager

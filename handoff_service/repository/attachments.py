@@ -56,13 +56,20 @@ def link_unclaimed(session: Session, conversation_id: str, ticket_id: int) -> in
 
 
 def expired_ids(session: Session, before: datetime, limit: int) -> list[str]:
-    """Ids of up to ``limit`` attachments created before ``before``."""
+    """Ids of up to ``limit`` attachments created before ``before``.
+
+    On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED`` until the
+    caller's transaction ends, so the retention rounds of several processes
+    take different batches instead of queueing (or deadlocking) on the same rows.
+    """
     stmt = (
         select(Attachment.id)
         .where(Attachment.created_at < before)
         .order_by(Attachment.created_at)
         .limit(limit)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
     return list(session.execute(stmt).scalars())
 
 
