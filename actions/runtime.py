@@ -21,7 +21,7 @@ def shared_client() -> HandoffClient:
 
 @lru_cache(maxsize=1)
 def shared_outbox() -> Outbox:
-    """The outbox file named by ``OUTBOX_PATH``."""
+    """The outbox named by ``OUTBOX_URL``, else the SQLite file at ``OUTBOX_PATH``."""
     return Outbox()
 
 
@@ -48,12 +48,27 @@ class ServiceAction(Action, ABC):
     @property
     def client(self) -> HandoffClient:
         """The handoff-service client."""
+        self._wake_flusher()
         return self._client or shared_client()
 
     @property
     def outbox(self) -> Outbox:
         """Where undeliverable messages wait."""
+        self._wake_flusher()
         return self._outbox or shared_outbox()
+
+    def _wake_flusher(self) -> None:
+        # Every action server delivers, not only one that queued something since it
+        # started: what a replica that died left in a shared outbox (or this server
+        # before a restart) must not wait for the next outage. Only with the shared
+        # collaborators: a test's own fakes start nothing behind its back.
+        if self._client is not None or self._outbox is not None or self._flusher is not None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # called from a worker thread: the loop's own call starts it
+            return
+        shared_flusher().ensure_running()
 
     async def queue(
         self, kind: str, key: str, conversation_id: str, payload: dict[str, Any]

@@ -142,17 +142,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
     """List the outbox's dead letters and pending entries (never their text)."""
-    from support_bot.outbox.command import outbox_path, run_list
+    from support_bot.outbox.command import outbox_location, run_list
 
-    run_list(outbox_path(args.path, _project(args)), _say)
+    run_list(outbox_location(args.path, _project(args)), _say)
     return EXIT_OK
 
 
 def cmd_outbox_retry(args: argparse.Namespace) -> int:
     """Move dead letters back to the queue; the action server sends them again."""
-    from support_bot.outbox.command import outbox_path, run_retry
+    from support_bot.outbox.command import outbox_location, run_retry
 
-    run_retry(outbox_path(args.path, _project(args)), args.key, args.all, _say)
+    run_retry(outbox_location(args.path, _project(args)), args.key, args.all, _say)
     return EXIT_OK
 
 
@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     where = argparse.ArgumentParser(add_help=False, parents=[common])
     where.add_argument(
         "--path",
-        help="the outbox file; default: $OUTBOX_PATH, else state/outbox.db in the project",
+        help="the outbox file; default: the database at $OUTBOX_URL, else $OUTBOX_PATH,"
+        " else state/outbox.db in the project",
     )
     listing = outbox_commands.add_parser(
         "list", parents=[where], help="dead letters and pending entries (no message text)"
