@@ -131,9 +131,10 @@ def running_topology(
     with ExitStack() as cleanup:
         tracker_url = cleanup.enter_context(temporary_postgres_database("topo_tracker"))
         handoff_url = cleanup.enter_context(temporary_postgres_database("topo_handoff"))
+        outbox_url = cleanup.enter_context(temporary_postgres_database("topo_outbox"))
         topology = Topology(
             state_dir=workdir, ports=Ports.free(replicas), tracker_store_url=tracker_url,
-            handoff_database_url=handoff_url, model=model,
+            handoff_database_url=handoff_url, outbox_url=outbox_url, model=model,
             socketio_channel="socketio" + uuid.uuid4().hex[:12],
         )
         topology.write()

@@ -95,6 +95,8 @@ class Topology:
     ports: Ports
     tracker_store_url: str
     handoff_database_url: str
+    # The action servers' shared ticket outbox (any alive server drains it).
+    outbox_url: str = ""
     model: Path = DEFAULT_MODEL
     bin_dir: Path = BIN
     public_host: str = "127.0.0.1"
@@ -145,6 +147,7 @@ class Topology:
             "TRACKER_STORE_URL": self.tracker_store_url,
             "HANDOFF_DATABASE_URL": self.handoff_database_url,
             "HANDOFF_ATTACHMENT_STORE": "database",
+            **({"OUTBOX_URL": self.outbox_url} if self.outbox_url else {}),
             "RATE_LIMIT_STORAGE_URL": f"{REDIS_URL}/{RATE_LIMIT_DB}",
             "SOCKETIO_REDIS_URL": f"{REDIS_URL}/{SOCKETIO_DB}",
             "SOCKETIO_REDIS_CHANNEL": self.socketio_channel,
@@ -201,8 +204,10 @@ class Topology:
                 startsecs=3, priority=10,
             ))
         for index, port in enumerate(self.ports.actions, 1):
+            # Through addons.server, which checks the production settings before it starts.
             programs.append(Program(
-                f"actions-{index}", tuple(actions_command(port, self.bin_dir)),
+                f"actions-{index}",
+                (str(python), "-m", "addons.server", *actions_command(port, self.bin_dir)[1:]),
                 startsecs=5, priority=20,
             ))
         for index, port in enumerate(self.ports.rasa, 1):
@@ -381,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     write.add_argument("--public-host", default="127.0.0.1")
     write.add_argument("--tracker-store-url", required=True)
     write.add_argument("--handoff-database-url", required=True)
+    write.add_argument("--outbox-url", default="")
     write.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     write.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     args = parser.parse_args(argv)
@@ -389,7 +395,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     topology = Topology(
         state_dir=args.state_dir, ports=Ports.fixed(args.replicas, args.public_port),
         tracker_store_url=args.tracker_store_url,
-        handoff_database_url=args.handoff_database_url, model=args.model.resolve(),
+        handoff_database_url=args.handoff_database_url, outbox_url=args.outbox_url,
+        model=args.model.resolve(),
         public_host=args.public_host, nginx=args.nginx,
     )
     topology.write()

@@ -13,6 +13,7 @@ STATE=${STATE_DIR:-state/production}
 POSTGRES=${POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432}
 export TRACKER_STORE_URL=${TRACKER_STORE_URL:-$POSTGRES/wallet_support_tracker}
 export HANDOFF_DATABASE_URL=${HANDOFF_DATABASE_URL:-$POSTGRES/wallet_support_handoff}
+export OUTBOX_URL=${OUTBOX_URL:-$POSTGRES/wallet_support_outbox}
 umask 077
 mkdir -p "$STATE/logs"
 chmod -R go-rwx "$STATE"
@@ -45,7 +46,7 @@ try:
     redis.Redis.from_url(os.environ.get("TOPOLOGY_REDIS_URL", "redis://127.0.0.1:6379")).ping()
 except redis.RedisError as error:
     sys.exit(f"error: Redis is not reachable ({error})")
-for variable in ("TRACKER_STORE_URL", "HANDOFF_DATABASE_URL"):
+for variable in ("TRACKER_STORE_URL", "HANDOFF_DATABASE_URL", "OUTBOX_URL"):
     url = make_url(os.environ[variable])
     if url.get_backend_name() != "postgresql":
         sys.exit(f"error: {variable} must be a PostgreSQL URL in the production topology")
@@ -88,7 +89,8 @@ fi
 
 $BIN/python -m devtools.topology write --state-dir "$STATE" --replicas "$REPLICAS" \
   --public-port "$PUBLIC_PORT" --public-host "$HOST" \
-  --tracker-store-url "$TRACKER_STORE_URL" --handoff-database-url "$HANDOFF_DATABASE_URL"
+  --tracker-store-url "$TRACKER_STORE_URL" --handoff-database-url "$HANDOFF_DATABASE_URL" \
+  --outbox-url "$OUTBOX_URL"
 # Every process gets the topology's environment (the same as the tests').
 eval "$($BIN/python -c "
 import shlex
@@ -96,7 +98,7 @@ from pathlib import Path
 from devtools.topology import Ports, Topology
 t = Topology(state_dir=Path('$STATE'), ports=Ports.fixed($REPLICAS, $PUBLIC_PORT),
              tracker_store_url='', handoff_database_url='', public_host='$HOST')
-skip = {'TRACKER_STORE_URL', 'HANDOFF_DATABASE_URL'}
+skip = {'TRACKER_STORE_URL', 'HANDOFF_DATABASE_URL', 'OUTBOX_URL'}
 for name, value in t.environment({}).items():
     if name not in skip:
         print(f'export {name}={shlex.quote(value)}')
