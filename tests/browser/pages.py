@@ -114,6 +114,10 @@ class Ui:
             dialog.dismiss()
 
         page.on("dialog", on_dialog)
+        # Playwright starts intercepting file pickers when the first listener is added,
+        # without waiting for the browser: a picker opened right after the first
+        # expect_file_chooser() could be missed. Listening from the start closes that race.
+        page.on("filechooser", lambda _chooser: None)
         page.on("console", lambda message: self.logs[name].append(message.text))
         page.on("pageerror", lambda error: self.logs[name].append(f"pageerror: {error}"))
         return page
