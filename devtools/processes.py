@@ -79,17 +79,10 @@ class Program:
     priority: int
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where ``make run`` puts things and which ports it uses."""
+class StateFolder:
+    """Where a supervised run keeps its logs, supervisord's socket and pid file."""
 
     state_dir: Path
-    rasa_port: int
-    actions_port: int
-    model: Path = DEFAULT_MODEL
-    endpoints: Path = DEFAULT_ENDPOINTS
-    credentials: Path = DEFAULT_CREDENTIALS
-    bin_dir: Path = BIN
 
     @property
     def log_dir(self) -> Path:
@@ -103,6 +96,20 @@ class Layout:
     @property
     def pidfile(self) -> Path:
         return self.state_dir / "supervisord.pid"
+
+
+@dataclass(frozen=True)
+class Layout(StateFolder):
+    """Where ``make run`` puts things and which ports it uses."""
+
+    state_dir: Path
+    rasa_port: int
+    actions_port: int
+    model: Path = DEFAULT_MODEL
+    endpoints: Path = DEFAULT_ENDPOINTS
+    credentials: Path = DEFAULT_CREDENTIALS
+    bin_dir: Path = BIN
+
 
     def programs(self) -> list[Program]:
         """The handoff service, the action server and the Rasa server."""

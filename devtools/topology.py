@@ -33,6 +33,7 @@ from devtools.processes import (
     DEFAULT_MODEL,
     ROOT,
     Program,
+    StateFolder,
     actions_command,
     handoff_command,
     rasa_command,
@@ -88,7 +89,7 @@ class Ports:
 
 
 @dataclass(frozen=True)
-class Topology:
+class Topology(StateFolder):
     """N replicas of each process behind one nginx, and what they share."""
 
     state_dir: Path
@@ -116,18 +117,6 @@ class Topology:
     @property
     def rasa_internal_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.rasa_internal}"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.state_dir / "logs"
-
-    @property
-    def socket(self) -> Path:
-        return self.state_dir / "supervisor.sock"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.state_dir / "supervisord.pid"
 
     @property
     def endpoints_path(self) -> Path:
