@@ -232,7 +232,7 @@ class Outbox:
             self.path = Path(path or os.environ.get(OUTBOX_PATH_ENV, DEFAULT_PATH))
             self.url = URL.create("sqlite", database=str(self.path))
         else:
-            self.url = _outbox_url(url)
+            self.url = parse_outbox_url(url)
             self.path = Path(self.url.database or "") if self.dialect == "sqlite" else None
         self._schema = _SCHEMAS[self.dialect]
         self._engine: Engine | None = None
@@ -502,7 +502,13 @@ class Outbox:
         return len(rows)
 
 
-def _outbox_url(url: str | URL) -> URL:
+def parse_outbox_url(url: str | URL) -> URL:
+    """``url`` as the outbox uses it (``postgres://`` read as ``postgresql://``).
+
+    Raises:
+        ValueError: not a SQLite or PostgreSQL URL, or a SQLite one kept in memory.
+        sqlalchemy.exc.ArgumentError: text that is no URL at all.
+    """
     parsed = make_url(url)
     if parsed.drivername == "postgres":  # the scheme some hosting services hand out
         parsed = parsed.set(drivername="postgresql")

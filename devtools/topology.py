@@ -13,10 +13,17 @@ start exactly this:
 - shared state in PostgreSQL (trackers, tickets, attachments) and Redis (lock
   store, rate limits, socket.io rooms), so any replica can serve any request.
 
+The nginx configuration of ``deploy/docker-compose.yml`` (``deploy/nginx/nginx.conf``,
+checked in) is rendered by the same code, so both run the same locations and the same
+retry rule; only the listen addresses, the upstream servers (service names there) and
+the file paths differ (:class:`NginxSite`).
+
 Command line use (from the project root, with the venv's Python)::
 
     python -m devtools.topology write --state-dir state/production --replicas 2 \\
-        --tracker-store-url postgresql://... --handoff-database-url postgresql://...
+        --tracker-store-url postgresql://... --handoff-database-url postgresql://... \\
+        --outbox-url postgresql://...
+    python -m devtools.topology nginx-compose > deploy/nginx/nginx.conf
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,145 +225,240 @@ class Topology(StateFolder):
         (self.state_dir / "supervisord.conf").write_text(supervisor_config(self))
 
 
-def _servers(ports: Sequence[int], extra: str = "") -> str:
+# ---------------------------------------------------------------------- nginx
+
+
+@dataclass(frozen=True)
+class NginxSite:
+    """What differs between the nginx of a local run and the one of docker-compose.yml.
+
+    Everything else (the upstreams, the locations, the retry rule per location) is
+    written once, in :func:`render_nginx`, so both run the same rules.
+    """
+
+    # A comment for the top of the file (each line without its "# ").
+    header: tuple[str, ...]
+    public_listen: str
+    rasa_internal_listen: str
+    actions_internal_listen: str
+    # host:port of every replica.
+    rasa: tuple[str, ...]
+    actions: tuple[str, ...]
+    handoff: tuple[str, ...]
+    # Directives of the main context before ``events`` (user, daemon, pid, error_log).
+    main: tuple[str, ...]
+    worker_connections: int
+    access_log: str
+    # Where nginx writes request bodies and responses too large for memory.
+    temp_dir: str
+    # The internal Rasa listener's error log (only critical lines: see there).
+    internal_error_log: str
+    # DNS for upstream servers given by name (compose: Docker's, 127.0.0.11). With it, each
+    # server is marked "resolve": nginx follows a container recreated with a new address,
+    # and a replica that is down when nginx starts does not stop it from starting.
+    resolver: str = ""
+
+
+def _servers(addresses: Sequence[str], resolve: bool) -> str:
     # A replica that refuses connections is left alone for a few seconds, not forever.
+    marker = " resolve" if resolve else ""
     return "\n".join(
-        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s{extra};" for port in ports
+        f"    server {address}{marker} max_fails=1 fail_timeout=5s;" for address in addresses
     )
 
 
-def render_nginx_config(topology: Topology) -> str:
-    """The nginx configuration of ``topology``."""
-    state = topology.state_dir.resolve()
-    logs = topology.log_dir.resolve()
-    ports = topology.ports
-    temp = state / "nginx"
-    # As root, workers would run as "nobody" and could not use the owner-only state folder.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""# Written by devtools.topology: nginx before {topology.replicas} replicas of each.
-{user}worker_processes 1;
-daemon off;
-pid {state}/nginx.pid;
-error_log {logs}/nginx-error.log warn;
+# The retry rule (docs/production.md, "Retries"). nginx passes a request to the next
+# replica only when the one it chose could not take it: the connection failed or timed
+# out, or it answered 502/503. proxy_next_upstream_timeout keeps "timeout" to connecting:
+# a request that already waited longer than that for a replica (a slow answer, a replica
+# that died while working on it) is never sent to a second one.
+RETRY = "error timeout http_502 http_503"
+# Where a non-idempotent request (POST, PATCH, LOCK) that already reached a replica which
+# then died may be sent to the next one as well: only where a repeat is harmless.
+RETRY_ANY_METHOD = f"{RETRY} non_idempotent"
+RETRY_TRIES = 3
+RETRY_WITHIN = "10s"
+CONNECT_TIMEOUT = "2s"
+
+
+def render_nginx(site: NginxSite) -> str:
+    """The nginx configuration of ``site``: three listeners in front of every replica."""
+    resolve = bool(site.resolver)
+    header = "\n".join(f"# {line}".rstrip() for line in site.header)
+    main = "\n".join(site.main)
+    temp = site.temp_dir
+    resolver = (
+        f"  resolver {site.resolver} valid=10s ipv6=off;\n" if resolve else ""
+    )
+    return f"""{header}
+{main}
 
 events {{
-  worker_connections 2048;
+  worker_connections {site.worker_connections};
 }}
 
 http {{
-  # Paths without their query strings: Rasa's API takes its token as ?token=.
+  # Paths without their query strings: Rasa's API takes its token as ?token=, and a token
+  # must never reach a log. The replica that answered comes last (tests/production read it).
   log_format paths '$remote_addr [$time_local] "$request_method $uri" $status '
                    '$body_bytes_sent $request_time $upstream_addr';
-  access_log {logs}/nginx-access.log paths;
-  client_body_temp_path {temp}/client_body;
-  proxy_temp_path {temp}/proxy;
-  fastcgi_temp_path {temp}/fastcgi;
-  uwsgi_temp_path {temp}/uwsgi;
-  scgi_temp_path {temp}/scgi;
+  access_log {site.access_log} paths;
+  client_body_temp_path {temp}client_body;
+  proxy_temp_path {temp}proxy;
+  fastcgi_temp_path {temp}fastcgi;
+  uwsgi_temp_path {temp}uwsgi;
+  scgi_temp_path {temp}scgi;
+  # Screenshots: ATTACHMENT_MAX_BYTES is 5 MiB by default and the upload is the raw image;
+  # the margin lets an operator raise that limit a little without touching this file.
   client_max_body_size {MAX_BODY};
   server_tokens off;
-
+{resolver}
   map $http_upgrade $connection_upgrade {{
     default upgrade;
     ''      close;
   }}
 
-  # socket.io: one client stays on one replica. Its long-polling transport is a
-  # series of requests that only the replica holding the engine.io session can
-  # answer; a websocket is one connection anyway. Replies reach it from any
-  # replica through Redis (SOCKETIO_REDIS_URL).
+  # socket.io: one browser stays on one Rasa replica. When a network refuses websockets
+  # the widget falls back to long-polling: a series of separate requests that only the
+  # replica holding the engine.io session in memory can answer (another one says "session
+  # unknown"). The session id cannot be the key (the first request has none), so the
+  # client address is. Replies reach the socket from any replica through Redis
+  # (SOCKETIO_REDIS_URL). Behind another proxy, $remote_addr is that proxy: hash on the
+  # real client instead.
   upstream rasa_sockets {{
+    zone rasa_sockets 64k;
     hash $remote_addr consistent;
-{_servers(ports.rasa)}
+{_servers(site.rasa, resolve)}
   }}
 
-  # A client that opens a websocket straight away (the widget tries that first) holds
-  # one connection for the whole session: any replica will do, so those are spread
-  # round robin; long-polling clients stay on the replica of their address.
+  # A client that opens a websocket straight away (the widget tries that first) holds one
+  # connection for the whole session: any replica will do, so those are spread round
+  # robin; long-polling clients stay on the replica of their address.
   map $arg_transport $socketio_upstream {{
     websocket rasa_api;
     default   rasa_sockets;
   }}
 
-  # Stateless requests: round robin, the next replica when one is down.
+  # Everything else is stateless per request (shared stores): round robin.
   upstream rasa_api {{
-{_servers(ports.rasa)}
+    zone rasa_api 64k;
+{_servers(site.rasa, resolve)}
   }}
 
   upstream handoff {{
-{_servers(ports.handoff)}
+    zone handoff 64k;
+{_servers(site.handoff, resolve)}
   }}
 
   upstream actions {{
-{_servers(ports.actions)}
+    zone actions 64k;
+{_servers(site.actions, resolve)}
   }}
 
   proxy_http_version 1.1;
   proxy_set_header Host $host;
+  # The apps count rate limits per client address: SANIC_PROXIES_COUNT=1 makes them take
+  # the address nginx appends here (the last one), which a client cannot forge.
   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
   proxy_set_header X-Forwarded-Proto $scheme;
-  # A refused connection is tried on the next replica (requests that reached one
-  # are not: ticket creation and notices are idempotent and retried by their clients).
-  proxy_next_upstream error http_502 http_503;
-  proxy_next_upstream_tries 3;
-  proxy_connect_timeout 2s;
+  # Retries: a replica that cannot be reached is a blip, the request goes to the next one.
+  # A request that reached a replica which then died is sent again only if idempotent,
+  # except where a location below says why a repeat of any method is harmless there.
+  proxy_next_upstream {RETRY};
+  proxy_next_upstream_tries {RETRY_TRIES};
+  proxy_next_upstream_timeout {RETRY_WITHIN};
+  proxy_connect_timeout {CONNECT_TIMEOUT};
 
-  # The public listener: pages, the service's API, the chat.
+  # The public listener: the pages, the service's API and the chat. The apps send their own
+  # security headers (CSP, nosniff, Referrer-Policy); none are added here.
   server {{
-    listen {topology.public_host}:{ports.public};
+    listen {site.public_listen};
 
     location /socket.io/ {{
       proxy_pass http://$socketio_upstream;
+      # Idempotent methods only: a socket.io POST belongs to an engine.io session that lives
+      # on one replica; any other replica refuses it, and the client reconnects anyway.
+      proxy_next_upstream {RETRY};
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_buffering off;
+      # A long-poll is held until the next ping (25 s) and a websocket is idle between
+      # pings; socket.io gives up after 25 + 20 s, so this must be longer.
       proxy_read_timeout {SOCKETIO_READ_TIMEOUT_S}s;
+      proxy_send_timeout {SOCKETIO_READ_TIMEOUT_S}s;
     }}
 
-    # The chat channel's uploads and history (session-authenticated, any replica).
+    # The chat channel's screenshot uploads and history (session-authenticated, any
+    # replica). Only the socket.io channel: Rasa's other webhooks stay unreachable even if
+    # a channel is added to the credentials by mistake.
     location /webhooks/socketio/ {{
       proxy_pass http://rasa_api;
-      proxy_next_upstream error non_idempotent;
+      # Any method: an upload carries the client's message id, and the service keeps one
+      # image per id (a repeat returns the one it kept).
+      proxy_next_upstream {RETRY_ANY_METHOD};
+      # Rasa waits up to 60 s for the handoff service to screen an image.
       proxy_read_timeout 180s;
     }}
 
     location /api/ {{
       proxy_pass http://handoff;
-      proxy_next_upstream error non_idempotent;
+      # Idempotent methods only: an agent's POST (a reply, a resolution) that reached a
+      # replica could be applied twice. Sending it again is left to the client, which
+      # sees the error (the action servers' client resends with its idempotency keys).
+      proxy_next_upstream {RETRY};
       proxy_buffering off;
+      # Screenshot screening (OCR) takes seconds per image on a small machine.
       proxy_read_timeout 180s;
     }}
 
+    # The pages (GET): /widget and /console without the slash are redirected by the service.
     location ~ ^/(widget|console)(/|$) {{
       proxy_pass http://handoff;
+      proxy_next_upstream {RETRY};
     }}
 
     location = / {{
       return 302 /widget/;
     }}
 
-    # Rasa's HTTP API (/conversations, /model, /status) is never public.
+    # nginx itself is up (the container's health check).
+    location = /healthz {{
+      access_log off;
+      default_type text/plain;
+      return 200 "ok\\n";
+    }}
+
+    # Rasa's HTTP API (/conversations, /model, /status, ...) and anything else: not here.
     location / {{
       return 404;
     }}
   }}
 
-  # Internal: the handoff services' notices to Rasa (trigger_intent), any replica.
+  # Internal: the handoff services' notices to Rasa (trigger_intent with RASA_AUTH_TOKEN).
+  # Any replica can take one: the tracker and the lock are shared.
   server {{
-    listen 127.0.0.1:{ports.rasa_internal};
+    listen {site.rasa_internal_listen};
+    # Rasa takes its token in the query string, and nginx's error lines about an upstream
+    # (a replica down) quote the whole request line: only critical errors are logged here.
+    error_log {site.internal_error_log} crit;
     location / {{
       proxy_pass http://rasa_api;
-      proxy_next_upstream error non_idempotent;
+      # Any method: each notice's trigger_intent carries its notification id, and the bot
+      # acts once per id, so a notice delivered twice is shown once.
+      proxy_next_upstream {RETRY_ANY_METHOD};
       proxy_read_timeout 60s;
     }}
   }}
 
   # Internal: Rasa's calls to the action servers, any replica.
   server {{
-    listen 127.0.0.1:{ports.actions_internal};
+    listen {site.actions_internal_listen};
     location / {{
       proxy_pass http://actions;
-      proxy_next_upstream error non_idempotent;
+      # Any method: what the actions send on is idempotent by key (a ticket by its
+      # idempotency key, a relayed line by its message id), so a repeated call changes
+      # nothing in the service.
+      proxy_next_upstream {RETRY_ANY_METHOD};
       proxy_read_timeout 60s;
     }}
   }}
@@ -363,8 +466,80 @@ http {{
 """
 
 
+def render_nginx_config(topology: Topology) -> str:
+    """The nginx configuration of ``topology``: in the foreground, its files in the state folder."""
+    state = topology.state_dir.resolve()
+    logs = topology.log_dir.resolve()
+    ports = topology.ports
+    # As root, workers would run as "nobody" and could not use the owner-only state folder.
+    user = ("user root;",) if os.geteuid() == 0 else ()
+    return render_nginx(NginxSite(
+        header=(f"Written by devtools.topology: nginx before {topology.replicas} replicas of "
+                "each.",),
+        public_listen=f"{topology.public_host}:{ports.public}",
+        rasa_internal_listen=f"127.0.0.1:{ports.rasa_internal}",
+        actions_internal_listen=f"127.0.0.1:{ports.actions_internal}",
+        rasa=tuple(f"127.0.0.1:{port}" for port in ports.rasa),
+        actions=tuple(f"127.0.0.1:{port}" for port in ports.actions),
+        handoff=tuple(f"127.0.0.1:{port}" for port in ports.handoff),
+        main=(*user, "worker_processes 1;", "daemon off;", f"pid {state}/nginx.pid;",
+              f"error_log {logs}/nginx-error.log warn;"),
+        worker_connections=2048,
+        access_log=f"{logs}/nginx-access.log",
+        temp_dir=f"{state}/nginx/",
+        internal_error_log=f"{logs}/nginx-error.log",
+    ))
+
+
+# docker-compose.yml: the services' names and ports, nginx's three listeners.
+COMPOSE_REPLICAS = 2
+COMPOSE_PORTS = {"rasa": 5005, "actions": 5055, "handoff": 8000}
+COMPOSE_LISTEN = {"public": 8080, "rasa_internal": 5100, "actions_internal": 5150}
+REGENERATE_COMPOSE = "python -m devtools.topology nginx-compose > deploy/nginx/nginx.conf"
+
+
+def compose_site(replicas: int = COMPOSE_REPLICAS) -> NginxSite:
+    """nginx as deploy/docker-compose.yml runs it: replicas by service name, Docker's DNS."""
+
+    def named(role: str) -> tuple[str, ...]:
+        return tuple(f"{role}-{index}:{COMPOSE_PORTS[role]}" for index in range(1, replicas + 1))
+
+    return NginxSite(
+        header=(
+            "nginx in front of the replicas of deploy/docker-compose.yml (docs/deployment.md).",
+            "",
+            "GENERATED, do not edit: devtools/topology.py renders this file and the",
+            "configuration of a local run (make run-production, tests/production) from the",
+            "same rules. After changing the renderer, or the replicas in docker-compose.yml:",
+            "",
+            f"  {REGENERATE_COMPOSE}",
+            "",
+            "(tests/unit/test_deploy_recipe.py fails while this file differs from that output.)",
+            "Port 8080 is the one compose publishes; 5100 and 5150 stay inside its network.",
+        ),
+        public_listen=f"0.0.0.0:{COMPOSE_LISTEN['public']}",
+        rasa_internal_listen=f"0.0.0.0:{COMPOSE_LISTEN['rasa_internal']}",
+        actions_internal_listen=f"0.0.0.0:{COMPOSE_LISTEN['actions_internal']}",
+        rasa=named("rasa"),
+        actions=named("actions"),
+        handoff=named("handoff"),
+        # Paths are the nginx image's: its prefix is /etc/nginx.
+        main=("worker_processes auto;", "pid /tmp/nginx.pid;", "error_log stderr warn;"),
+        worker_connections=4096,
+        access_log="/dev/stdout",
+        temp_dir="/tmp/nginx-",
+        internal_error_log="stderr",
+        resolver="127.0.0.11",
+    )
+
+
+def render_compose_nginx(replicas: int = COMPOSE_REPLICAS) -> str:
+    """deploy/nginx/nginx.conf as it must be checked in."""
+    return render_nginx(compose_site(replicas))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Write the topology's files (``write``) for scripts/run_production.sh."""
+    """Write the topology's files (``write``), or print compose's nginx (``nginx-compose``)."""
     parser = argparse.ArgumentParser(prog="python -m devtools.topology", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -378,9 +553,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     write.add_argument("--outbox-url", default="")
     write.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     write.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    compose = commands.add_parser(
+        "nginx-compose", help="print deploy/nginx/nginx.conf (the docker-compose.yml variant)",
+        description=f"Print nginx's configuration for docker-compose.yml: {REGENERATE_COMPOSE}",
+    )
+    compose.add_argument("--replicas", type=int, default=COMPOSE_REPLICAS,
+                         help="replicas of each process, as many as docker-compose.yml runs")
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
+    if args.command == "nginx-compose":
+        sys.stdout.write(render_compose_nginx(args.replicas))
+        return
     topology = Topology(
         state_dir=args.state_dir, ports=Ports.fixed(args.replicas, args.public_port),
         tracker_store_url=args.tracker_store_url,

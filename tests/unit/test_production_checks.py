@@ -62,6 +62,7 @@ ACTIONS_ENV = {
     "PROFILE": "production",
     "HANDOFF_URL": "http://handoff.internal:8000",
     "HANDOFF_BOT_TOKEN": "a-long-shared-bot-token",
+    "OUTBOX_URL": "postgresql://wallet:pw@db.internal:5432/outbox",
 }
 
 
@@ -285,18 +286,41 @@ def test_the_rules_name_the_tracker_store_as_addons_does() -> None:
 # ---------------------------------------------------------------- the action server
 
 
-def test_the_action_server_needs_the_service_and_warns_about_its_outbox() -> None:
+def test_the_action_server_needs_the_service_and_a_shared_outbox() -> None:
     assert action_server_problems(ACTIONS_ENV) == []
+    assert action_server_warnings(ACTIONS_ENV) == []
     for variable in ("HANDOFF_URL", "HANDOFF_BOT_TOKEN"):
         problems = action_server_problems(_without(ACTIONS_ENV, variable))
         assert _variables(problems) == [variable] and variable in problems[0].message
-    warnings = action_server_warnings({**ACTIONS_ENV, "OUTBOX_PATH": "/data/outbox.db"})
-    assert _variables(warnings) == ["OUTBOX_PATH"] and "/data/outbox.db" in warnings[0].message
-    assert _variables(action_server_warnings(ACTIONS_ENV)) == ["OUTBOX_PATH"]
-    local = action_server_warnings({**ACTIONS_ENV, "OUTBOX_URL": "sqlite:////data/o.db"})
-    assert _variables(local) == ["OUTBOX_URL"]
-    shared = {**ACTIONS_ENV, "OUTBOX_URL": "postgresql://db.internal/outbox"}
-    assert action_server_warnings(shared) == []
+    # postgres:// (what some hosting services hand out) is PostgreSQL too.
+    heroku = {**ACTIONS_ENV, "OUTBOX_URL": "postgres://u:p@db.internal/outbox"}
+    assert action_server_problems(heroku) == []
+
+
+@pytest.mark.parametrize(("outbox", "shown"), [
+    ({}, "state/outbox.db"),
+    ({"OUTBOX_PATH": "/data/outbox.db"}, "OUTBOX_PATH=/data/outbox.db"),
+    ({"OUTBOX_URL": "sqlite:////data/o.db"}, "/data/o.db"),
+    ({"OUTBOX_URL": "  "}, "state/outbox.db"),
+])
+def test_the_action_server_refuses_a_local_sqlite_outbox(
+    outbox: dict[str, str], shown: str
+) -> None:
+    env = {**_without(ACTIONS_ENV, "OUTBOX_URL"), **outbox}
+    problems = action_server_problems(env)
+    assert _variables(problems) == ["OUTBOX_URL"]
+    assert shown in problems[0].message and "postgresql://" in problems[0].message
+    assert "\n" not in problems[0].message
+    assert action_server_warnings(env) == []
+
+
+@pytest.mark.parametrize("url", ["mysql://u:secret@db/outbox", "not a url", "sqlite://"])
+def test_the_action_server_refuses_an_outbox_url_it_cannot_use_without_printing_it(
+    url: str,
+) -> None:
+    problems = action_server_problems({**ACTIONS_ENV, "OUTBOX_URL": url})
+    assert _variables(problems) == ["OUTBOX_URL"]
+    assert "secret" not in problems[0].message
 
 
 # ---------------------------------------------------------------- the Rasa wrapper
@@ -341,11 +365,13 @@ def test_the_wrapper_refuses_with_status_2_and_one_line_per_problem(
         refuse_unfit_production(["run", "actions"], {"PROFILE": "production"}, out)
     assert refused.value.code == EXIT_REFUSED
     errors = [line for line in out.getvalue().splitlines() if line.startswith("error: ")]
-    assert [line.split()[1] for line in errors] == ["HANDOFF_URL", "HANDOFF_BOT_TOKEN"]
-    # Only warnings: the start goes on.
+    assert [line.split()[1] for line in errors] == ["HANDOFF_URL", "HANDOFF_BOT_TOKEN",
+                                                    "OUTBOX_URL"]
+    assert len(errors) == 3 and errors[2].startswith("error: OUTBOX_URL is not set")
+    # A shared outbox: nothing to say, the start goes on.
     out = io.StringIO()
     refuse_unfit_production(["run", "actions"], ACTIONS_ENV, out)
-    assert out.getvalue().startswith("warning: OUTBOX_PATH")
+    assert out.getvalue() == ""
 
 
 @pytest.mark.integration

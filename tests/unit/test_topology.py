@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devtools.topology import Ports, Topology
+from devtools.topology import Ports, Topology, main, render_compose_nginx
+from tests.unit.nginx_conf import (
+    Directive,
+    assert_retry_rule,
+    http_block,
+    parse_nginx,
+    public_server,
+)
 
 
 def _topology(tmp_path: Path, replicas: int = 2) -> Topology:
@@ -17,6 +24,7 @@ def _topology(tmp_path: Path, replicas: int = 2) -> Topology:
         state_dir=tmp_path / "state", ports=Ports.fixed(replicas),
         tracker_store_url="postgresql://postgres@127.0.0.1/t",
         handoff_database_url="postgresql://postgres@127.0.0.1/h",
+        outbox_url="postgresql://postgres@127.0.0.1/o",
         socketio_channel="socketiotest",
     )
 
@@ -40,6 +48,20 @@ def test_the_processes_share_state_only_through_postgres_and_redis(tmp_path: Pat
     assert env["HANDOFF_URL"] == env["PUBLIC_RASA_URL"] == "http://127.0.0.1:8080"
 
 
+def test_every_action_server_gets_the_shared_outbox_production_requires(
+    tmp_path: Path,
+) -> None:
+    from actions.production_checks import action_server_problems
+
+    env = _topology(tmp_path).environment({"HANDOFF_BOT_TOKEN": "t" * 32})
+    assert env["OUTBOX_URL"].startswith("postgresql://")
+    assert action_server_problems(env) == []
+    # Without one, the action servers refuse to start (a local SQLite file each).
+    bare = Topology(state_dir=tmp_path / "s", ports=Ports.fixed(2), tracker_store_url="",
+                    handoff_database_url="").environment({"HANDOFF_BOT_TOKEN": "t" * 32})
+    assert [p.variable for p in action_server_problems(bare)] == ["OUTBOX_URL"]
+
+
 def test_rasa_calls_the_action_servers_through_nginx_and_locks_in_redis(tmp_path: Path) -> None:
     endpoints = yaml.safe_load(_topology(tmp_path).endpoints_yaml())
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5150/webhook"
@@ -60,6 +82,54 @@ def test_nginx_routes_the_chat_and_the_pages_and_never_rasas_api(tmp_path: Path)
     assert "location /conversations" not in public and "return 404" in public
     # Query strings (Rasa's ?token=) never reach the access log.
     assert "$request_uri" not in config and "$request " not in config
+
+
+def test_nginx_resends_a_post_only_where_a_repeat_is_harmless(tmp_path: Path) -> None:
+    # /api/: never (an agent's reply could be applied twice); /webhooks/socketio/ and the
+    # two internal listeners: yes (client message ids, notification ids, idempotency keys).
+    assert_retry_rule(parse_nginx(_topology(tmp_path).nginx_config()))
+    assert_retry_rule(parse_nginx(render_compose_nginx()))
+
+
+def _rules(config: Directive) -> list[tuple[tuple[str, ...], list[tuple[str, tuple[str, ...]]]]]:
+    """Every server's locations with their directives, listen and log files left out."""
+    rules = []
+    for server in http_block(config).all("server"):
+        for location in server.all("location"):
+            rules.append((tuple(location.args), [(d.name, tuple(d.args))
+                                                 for d in location.children]))
+        rules.append((("server",), [(d.name, tuple(d.args)) for d in server.children
+                                    if d.name not in ("listen", "location", "error_log")]))
+    return rules
+
+
+def test_the_local_and_the_compose_nginx_run_the_same_rules(tmp_path: Path) -> None:
+    local = parse_nginx(_topology(tmp_path).nginx_config())
+    compose = parse_nginx(render_compose_nginx())
+    assert _rules(local) == _rules(compose)
+    skip = ("access_log", "client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path",
+            "uwsgi_temp_path", "scgi_temp_path", "resolver", "upstream", "server")
+
+    def http_rules(config: Directive) -> list[tuple[str, tuple[str, ...]]]:
+        return [(d.name, tuple(d.args)) for d in http_block(config).children
+                if d.name not in skip]
+
+    assert http_rules(local) == http_rules(compose)
+    # The replicas differ only in how they are named.
+    assert "127.0.0.1:5005 " in _topology(tmp_path).nginx_config()
+    assert "rasa-2:5005 resolve " in render_compose_nginx()
+    assert public_server(compose) is not None
+
+
+def test_the_compose_configuration_is_printed_for_deploy_nginx(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["nginx-compose"])
+    printed = capsys.readouterr().out
+    assert printed == render_compose_nginx()
+    assert "python -m devtools.topology nginx-compose > deploy/nginx/nginx.conf" in printed
+    main(["nginx-compose", "--replicas", "3"])
+    assert "handoff-3:8000 resolve " in capsys.readouterr().out
 
 
 def test_supervisord_runs_nginx_and_each_replica(tmp_path: Path) -> None:
