@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -122,9 +123,12 @@ class SocketChatUser:
 
     def close(self) -> None:
         """Disconnect (safe to call twice)."""
-        if self._client is not None:
-            self._client.disconnect()
-            self._client = None
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.disconnect()
+            except socketio.exceptions.SocketIOError:
+                pass  # the server is gone already
 
     def __enter__(self) -> SocketChatUser:
         return self.connect()
@@ -180,6 +184,46 @@ class SocketChatUser:
             "user_uttered", self._message(text, metadata), timeout=timeout
         )
         return mark
+
+    def say_reliably(self, text: str, timeout: float = DEFAULT_TIMEOUT, attempts: int = 6) -> int:
+        """Send ``text`` as the widget does when connections break; returns the mark before it.
+
+        The message carries a client id. If the acknowledgement does not come
+        (the replica died, the connection dropped), the chat reconnects with
+        its session, possibly to another replica, and sends the same id again
+        marked as a resend: the server handles it at most once.
+        """
+        message_id = uuid.uuid4().hex
+        mark = self.mark()
+        failure: BaseException | None = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(0.5 * 2 ** attempt, 5.0))
+            try:
+                if self._client is None or not self._client.connected:
+                    self.reconnect(timeout=min(timeout, 15.0))
+                assert self._client is not None
+                message = self._message(text)
+                message["message_id"] = message_id
+                if attempt:
+                    message["resend"] = True
+                self.last_ack = self._client.call("user_uttered", message, timeout=timeout)
+                return mark
+            except (socketio.exceptions.SocketIOError, UnexpectedReply) as error:
+                failure = error
+                self.close()
+        raise UnexpectedReply(f"{text!r} not acknowledged after {attempts} attempts: {failure}")
+
+    def ensure_connected(self) -> None:
+        """Reconnect with the session if the connection was lost."""
+        if self._client is None or not self._client.connected:
+            self.reconnect()
+
+    def reconnect(self, timeout: float = 15.0) -> SocketChatUser:
+        """A new connection resuming this conversation with its session token."""
+        self.close()
+        self._confirmed.clear()
+        return self.connect(timeout)
 
     def history(self, after: str | None = None, limit: int | None = None) -> dict[str, Any]:
         """The server's ``history`` answer: the messages after id ``after``."""

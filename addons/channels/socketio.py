@@ -11,6 +11,8 @@ session id, and builds the ``UserMessage`` from the raw text. This one:
 - counts messages per conversation and per client address
   (:mod:`addons.channels.flood`) and acknowledges each message with what
   happened to it, so the widget can keep and resend what was held back;
+- relays the agent's typing and "seen" from the handoff service to the
+  conversation's room (:mod:`addons.channels.agent_activity`);
 - awaits ``enter_room`` when python-socketio makes it a coroutine, which Rasa
   3.6 does not (the session would silently never join its room).
 """
@@ -28,12 +30,15 @@ from typing import Any
 import socketio
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
+from rasa.shared.core.events import SlotSet
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.channels.agent_activity import add_agent_activity_route
 from addons.channels.attachments import add_attachment_routes
+from addons.channels.drain import Drain, drain_timeout
 from addons.channels.flood import ChatFloodGuard, limited_text
 from addons.channels.guard import MessageRejected, screen_message, trusted_metadata
 from addons.channels.history import (
@@ -45,6 +50,7 @@ from addons.channels.history import (
 )
 from addons.channels.origins import allowed_origins
 from addons.channels.payloads import allowed_payloads_from_env
+from addons.channels.resends import handle_once, is_resend
 from addons.channels.seen import SeenReporter, SeenUnavailable, message_ids
 from addons.channels.sessions import InvalidToken, Session, SessionIssuer
 from support_core.identifiers import is_conversation_id
@@ -59,6 +65,8 @@ REJECTION_TEXT = {
 INVALID_SESSION = "invalid_session"
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
+# The languages of the widget and of every response.
+UI_LANGUAGES = ("zh", "en")
 # A widget asks for history when it opens and reconnects; more often is a loop or a flood.
 HISTORY_MIN_INTERVAL_S = 0.5
 
@@ -118,9 +126,33 @@ class GuardedSocketIOInput(SocketIOInput):
             output=lambda: StampedSocketIOOutput(sio, self.bot_message_evt),
             tracker_store=lambda: getattr(_rasa_agent(), "tracker_store", None),
         )
+        # "Ana is typing…" and "Seen", posted by the handoff service with Rasa's token.
+        add_agent_activity_route(webhook, sio, self.namespace)
+
+        drain = Drain()
+        connected: set[str] = set()
+
+        @webhook.listener("before_server_stop")
+        async def let_chats_go(*_: Any) -> None:
+            # Turns first (their trackers saved, their locks released), then the
+            # chats, which reconnect to another replica through the load balancer.
+            await drain.stop(drain_timeout())
+            for sid in list(connected):
+                await sio.disconnect(sid, namespace=self.namespace)
+            # Transports that never joined the namespace (a refused connect) too. Not
+            # waiting for the close to reach a long-polling client, which may never ask.
+            for transport in list(sio.eio.sockets.values()):
+                await transport.close(wait=False)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            connected.discard(sid)
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
+            if drain.draining:
+                return False  # stopping: the client retries and lands on another replica
+            connected.add(sid)
             await sio.save_session(
                 sid, {"address": _client_address(environ)}, namespace=self.namespace
             )
@@ -243,6 +275,27 @@ class GuardedSocketIOInput(SocketIOInput):
                 return {"ok": False, "error": UNAVAILABLE}
             return {"ok": True, "seen": count}
 
+        @sio.on("set_language", namespace=self.namespace)
+        async def set_language(sid: str, data: Any) -> dict[str, Any]:
+            # The host app chose the chat's language (WalletSupport.setLanguage): the
+            # bot answers in it from now on, until the user writes in the other one.
+            data = data if isinstance(data, dict) else {}
+            session, state = await verified_session(sid, data)
+            if session is None:
+                return {"ok": False, "error": INVALID_SESSION}
+            language = data.get("language")
+            if language not in UI_LANGUAGES:
+                return {"ok": False, "error": "invalid_language"}
+            if state.get("language_set") == language:
+                return {"ok": True}
+            agent = _rasa_agent()
+            if agent is None or getattr(agent, "processor", None) is None:
+                return {"ok": False, "error": UNAVAILABLE}
+            await _set_conversation_language(agent, session.conversation_id, language)
+            state["language_set"] = language
+            await sio.save_session(sid, state, namespace=self.namespace)
+            return {"ok": True}
+
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> dict[str, Any]:
             data = data if isinstance(data, dict) else {}
@@ -271,22 +324,26 @@ class GuardedSocketIOInput(SocketIOInput):
                 )
                 return {"ok": False, "error": rejected.code}
             client_id = data.get("message_id")
-            await on_new_message(
-                UserMessage(
-                    guarded.text,
-                    StampedSocketIOOutput(sio, self.bot_message_evt),
-                    sender_id,
-                    input_channel=self.name(),
-                    # The widget's own id lets it recognise its message in the history.
-                    message_id=client_id
-                    if isinstance(client_id, str) and CLIENT_MESSAGE_ID.match(client_id)
-                    else None,
-                    metadata=trusted_metadata(
-                        _metadata(data.get(self.metadata_key)), guarded, session.app_user_id,
-                        session.previous,
-                    ),
-                )
+            message = UserMessage(
+                guarded.text,
+                StampedSocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                # The widget's own id lets it recognise its message in the history.
+                message_id=client_id
+                if isinstance(client_id, str) and CLIENT_MESSAGE_ID.match(client_id)
+                else None,
+                metadata=trusted_metadata(
+                    _metadata(data.get(self.metadata_key)), guarded, session.app_user_id,
+                    session.previous,
+                ),
             )
+            async with drain.turn():
+                if is_resend(data) and message.message_id:
+                    if await handle_once(_rasa_agent(), message):
+                        return {"ok": True, "duplicate": True}
+                else:
+                    await on_new_message(message)
             if guarded.secret_kinds:
                 # The widget masks its own bubble and storage with what was kept.
                 return {"ok": True, "redacted": {"text": guarded.text,
@@ -294,6 +351,17 @@ class GuardedSocketIOInput(SocketIOInput):
             return {"ok": True}
 
         return webhook
+
+
+async def _set_conversation_language(agent: Any, conversation_id: str, language: str) -> None:
+    """Set the ``language`` slot of the conversation, as Rasa's own events API would."""
+    processor = agent.processor
+    async with agent.lock_store.lock(conversation_id):
+        tracker = await processor.fetch_tracker_with_initial_session(conversation_id)
+        if tracker.get_slot("language") == language:
+            return
+        tracker.update(SlotSet("language", language), agent.domain)
+        await processor.save_tracker(tracker)
 
 
 def _previous_session(issuer: SessionIssuer, data: dict[str, Any]) -> Session | None:

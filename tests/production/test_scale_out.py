@@ -34,7 +34,7 @@ ALTERNATING_TURNS = (
 )
 
 
-def _user_on(topology: RunningTopology, replica: int, sender: str | None = None) -> SocketChatUser:
+def user_on(topology: RunningTopology, replica: int, sender: str | None = None) -> SocketChatUser:
     """A chat connected straight to Rasa replica ``replica`` (nginx keeps one client on one)."""
     token = topology.session_token(sender) if sender else None
     return SocketChatUser(topology.rasa_url(replica), session_id=sender,
@@ -45,7 +45,8 @@ def _user_texts(tracker: dict[str, Any]) -> list[str]:
     return [e["text"] for e in tracker["events"] if e["event"] == "user"]
 
 
-def _in_threads(work: Callable[[int], None], count: int) -> None:
+def in_threads(work: Callable[[int], None], count: int, timeout: float = 300) -> None:
+    """Run ``work(0..count-1)`` in parallel threads; fail with every error raised."""
     errors: list[BaseException] = []
 
     def run(index: int) -> None:
@@ -58,7 +59,7 @@ def _in_threads(work: Callable[[int], None], count: int) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=300)
+        thread.join(timeout=timeout)
     assert not errors, errors
 
 
@@ -118,20 +119,20 @@ def test_conversations_that_alternate_replicas_keep_every_turn(
     senders: list[str] = []
 
     def converse(index: int) -> None:
-        first = _user_on(topology, 1 + index % 2)
+        first = user_on(topology, 1 + index % 2)
         sender = first.session_id
         assert sender is not None
         senders.append(sender)
         first.close()
         for turn, (text, _) in enumerate(ALTERNATING_TURNS):
-            user = _user_on(topology, 1 + (index + turn) % 2, sender)
+            user = user_on(topology, 1 + (index + turn) % 2, sender)
             try:
                 mark = user.say(text, timeout=60)
                 user.wait_for(lambda r: bool(r.text), mark, timeout=60)
             finally:
                 user.close()
 
-    _in_threads(converse, 10)
+    in_threads(converse, 10)
     for sender in senders:
         one, two = topology.tracker(sender, 1), topology.tracker(sender, 2)
         assert _user_texts(one) == [text for text, _ in ALTERNATING_TURNS]
@@ -141,7 +142,7 @@ def test_conversations_that_alternate_replicas_keep_every_turn(
 def test_a_reply_sent_through_either_replica_reaches_the_user_on_the_other(
     topology: RunningTopology, agent: AgentClient, bot: AgentClient
 ) -> None:
-    users = [_user_on(topology, 1), _user_on(topology, 2)]
+    users = [user_on(topology, 1), user_on(topology, 2)]
     try:
         refs = [_open_ticket(user) for user in users]
         for user, ref in zip(users, refs, strict=True):
@@ -189,7 +190,7 @@ def test_a_lock_left_by_a_dead_replica_only_delays_the_conversation(
 
     from devtools.topology import LOCK_LIFETIME_S
 
-    user = _user_on(topology, 1)
+    user = user_on(topology, 1)
     try:
         sender = user.session_id
         assert sender is not None
@@ -215,14 +216,14 @@ def test_losing_one_process_of_each_kind_loses_nothing(
     working through nginx, and a user whose Rasa replica died reconnects to the
     other one and finds every reply in the history.
     """
-    user = _user_on(topology, 2)
+    user = user_on(topology, 2)
     ref = _open_ticket(user)
     assert agent.claim(ref).status_code == 200
     try:
         # An action server dies: Rasa's calls go to the other one.
         topology.kill("actions-1")
         for _ in range(4):
-            other = _user_on(topology, 1)
+            other = user_on(topology, 1)
             try:
                 other.ask("我的USDT提币一直没到账", "", timeout=60)
             finally:
