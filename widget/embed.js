@@ -6,18 +6,28 @@
  * Adds a round button at the bottom right with an unread badge; it opens a
  * panel holding the widget page in an iframe (<server>/widget/?embedded=1).
  * The chat lives entirely in that iframe, on the server's origin: the host
- * page's scripts and styles cannot reach its content. Only two messages cross:
- * the iframe's unread count (a number, never text) and whether the panel is
- * open. The launcher's own elements sit in a shadow root so the host's CSS
- * does not restyle them. window.WalletSupport.open() / .close() for the host.
+ * page's scripts and styles cannot reach its content. What crosses, never any
+ * chat text: the iframe's unread count (a number) one way; whether the panel
+ * is open, the host app's language and its signed user token the other way.
+ * Each side checks the other's window and origin. The launcher's own elements
+ * sit in a shadow root so the host's CSS does not restyle them.
+ *
+ * The host's API (README.md, "JavaScript API"): WalletSupport.open(), .close(),
+ * .setLanguage("zh"|"en"), .setUser(signedToken), .on("unread", fn) /
+ * .onUnread(fn). Calls made before this script has loaded wait in
+ * WalletSupport.q (see the stub in the README) and run once it has.
  */
 (function () {
   "use strict";
 
-  if (window.WalletSupport) return; // the script was included twice
+  var existing = window.WalletSupport;
+  if (existing && existing.loaded) return; // the script was included twice
 
   var UNREAD_MESSAGE = "wallet-support:unread";
   var VISIBILITY_MESSAGE = "wallet-support:visibility";
+  var LANGUAGE_MESSAGE = "wallet-support:language";
+  var USER_MESSAGE = "wallet-support:user";
+  var MAX_TOKEN_CHARS = 4096;
   // Set on this site once the chat was opened: from then on the chat loads with
   // the page (closed), so replies can raise the badge. Before that, a visitor
   // who never opens the chat costs the server no connection and no conversation.
@@ -98,9 +108,20 @@
     return { origin: url.origin, page: base + "/widget/?embedded=1" };
   }
 
-  function labels() {
-    var lang = navigator.language || (navigator.languages && navigator.languages[0]) || "en";
-    return /^zh/i.test(lang) ? LABELS.zh : LABELS.en;
+  /** "zh" or "en" from "zh", "zh-CN", "en-GB"...; null for anything else. */
+  function languageOf(value) {
+    var code = typeof value === "string" ? value.slice(0, 2).toLowerCase() : "";
+    return code === "zh" || code === "en" ? code : null;
+  }
+
+  function browserLanguage() {
+    return languageOf(navigator.language || (navigator.languages && navigator.languages[0])) || "en";
+  }
+
+  /** A JWT's shape (whether it is genuine only the chat server can tell). */
+  function validToken(value) {
+    return typeof value === "string" && value.length <= MAX_TOKEN_CHARS &&
+      /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
   }
 
   function remembered() {
@@ -121,12 +142,19 @@
 
   // ---------------------------------------------------------------- elements
 
-  var server = resolveServer(ownScript());
+  var script = ownScript();
+  var server = resolveServer(script);
   if (!server) return;
-  var t = labels();
+  // The host app's language (data-language, or setLanguage); else the browser's.
+  var chosenLanguage = languageOf(script && script.getAttribute("data-language"));
+  var lang = chosenLanguage || browserLanguage();
+  var t = LABELS[lang];
   var isOpen = false;
   var unread = 0;
   var frame = null;
+  var frameReady = false; // loaded: it can be told things
+  var userToken = null; // the host app's signed token for its user, in memory only
+  var listeners = { unread: [] };
   var host, root, launcher, badge, iconPath, panel;
 
   function svgIcon() {
@@ -207,9 +235,28 @@
     frame.title = t.chat;
     frame.setAttribute("data-testid", "support-frame");
     frame.referrerPolicy = "no-referrer";
-    frame.addEventListener("load", tellFrame); // it starts closed; say how things are
-    frame.src = server.page;
+    frame.addEventListener("load", function () {
+      // Loaded (again): it starts closed, knows nothing; say how things are.
+      frameReady = true;
+      tellFrame();
+      if (chosenLanguage) post({ type: LANGUAGE_MESSAGE, language: chosenLanguage });
+      if (userToken) post({ type: USER_MESSAGE, token: userToken });
+    });
+    frame.src = frameUrl();
     panel.appendChild(frame);
+  }
+
+  /**
+   * The chat page for the iframe: ?host= is this page's origin, the only one
+   * the chat takes messages from and sends the count to; ?lang= the host
+   * app's language, if it chose one.
+   */
+  function frameUrl() {
+    var url = server.page;
+    var origin = window.location.origin;
+    if (origin && origin !== "null") url += "&host=" + encodeURIComponent(origin);
+    if (chosenLanguage) url += "&lang=" + chosenLanguage;
+    return url;
   }
 
   function updateLauncher() {
@@ -224,11 +271,27 @@
 
   // ---------------------------------------------------------------- messages
 
+  /** To the chat's iframe, only while it shows the chat server's page (targetOrigin). */
+  function post(message) {
+    if (frame && frameReady && frame.contentWindow) {
+      frame.contentWindow.postMessage(message, server.origin);
+    }
+  }
+
   /** Tell the chat whether its panel is open (it counts unread and reports "seen" from that). */
   function tellFrame() {
-    if (frame && frame.contentWindow) {
-      frame.contentWindow.postMessage({ type: VISIBILITY_MESSAGE, open: isOpen }, server.origin);
-    }
+    post({ type: VISIBILITY_MESSAGE, open: isOpen });
+  }
+
+  function emitUnread() {
+    listeners.unread.slice().forEach(function (callback) {
+      try {
+        callback(unread);
+      } catch (err) {
+        // The host's callback failing must not stop the launcher.
+        if (window.console) window.console.error(err);
+      }
+    });
   }
 
   // Only the chat's own iframe, on the chat server's origin, may set the count.
@@ -238,8 +301,10 @@
     if (!data || typeof data !== "object" || data.type !== UNREAD_MESSAGE) return;
     var count = Number(data.count);
     if (!isFinite(count) || count < 0) return;
+    var changed = Math.floor(count) !== unread;
     unread = Math.floor(count);
     updateLauncher();
+    if (changed) emitUnread();
   });
 
   // ---------------------------------------------------------------- open/close
@@ -265,12 +330,90 @@
     if (hadFocus) launcher.focus(); // the focus must not stay in a hidden panel
   }
 
+  /** The host app's language: the launcher's labels and the chat (its labels and the bot). */
+  function setLanguage(value) {
+    var next = languageOf(value);
+    if (!next) return false;
+    chosenLanguage = next;
+    lang = next;
+    t = LABELS[lang];
+    if (host) {
+      panel.setAttribute("aria-label", t.chat);
+      if (frame) frame.title = t.chat;
+      updateLauncher();
+    }
+    post({ type: LANGUAGE_MESSAGE, language: next });
+    return true;
+  }
+
+  /**
+   * The host app's signed token for its logged-in user (see README.md): kept in
+   * memory, given to the chat now and each time its page loads; never in a URL,
+   * never stored. Returns false for a value that is not a JWT.
+   */
+  function setUser(token) {
+    if (!validToken(token)) return false;
+    userToken = token;
+    post({ type: USER_MESSAGE, token: token });
+    return true;
+  }
+
+  /** on("unread", fn): fn(count) each time the number of unread replies changes. */
+  function on(name, callback) {
+    if (!listeners[name] || typeof callback !== "function") return false;
+    listeners[name].push(callback);
+    return true;
+  }
+
+  function onUnread(callback) {
+    return on("unread", callback);
+  }
+
   function start() {
     build();
     if (remembered()) ensureFrame();
+    // Calls made before this script had loaded, in order.
+    queued.forEach(run);
   }
 
-  window.WalletSupport = { open: open, close: close };
+  var methods = {
+    open: open, close: close, setLanguage: setLanguage, setUser: setUser, on: on, onUnread: onUnread
+  };
+
+  /** One queued call: ["setLanguage", "zh"] (or the arguments object of a stub's call). */
+  function run(call) {
+    var args = Array.prototype.slice.call(call || []);
+    var method = methods[args[0]];
+    if (!method) return;
+    try {
+      method.apply(null, args.slice(1));
+    } catch (err) {
+      if (window.console) window.console.error(err);
+    }
+  }
+
+  // The host's stub (README.md) queued calls in WalletSupport.q; the same object
+  // gets the real methods, so references the host kept stay good.
+  var api = existing && typeof existing === "object" ? existing : {};
+  var queued = Array.isArray(api.q) ? api.q.slice() : [];
+  Object.keys(methods).forEach(function (name) {
+    api[name] = function () {
+      var args = Array.prototype.slice.call(arguments);
+      // Before the page's body exists (the launcher is not built yet): queued too.
+      if (!host) {
+        queued.push([name].concat(args));
+        return undefined;
+      }
+      return methods[name].apply(null, args);
+    };
+  });
+  api.loaded = true;
+  // A late stub call still pushes here: it runs at once (or after start()).
+  api.q = { push: function (call) {
+    if (host) run(call);
+    else queued.push(call);
+  } };
+  window.WalletSupport = api;
 
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);

@@ -9,9 +9,10 @@
  * never written to the browser's storage (see "Secrets" below), nor is any
  * image: screenshots go over HTTP and only the server's attachment id and
  * metadata are stored (see "Attachments" below). The only
- * thing read from the page's URL is ?embedded=1 (shown inside embed.js's
- * panel), which changes the layout and how the unread count is reported,
- * never where the chat connects.
+ * things read from the page's URL are, inside embed.js's panel, ?embedded=1
+ * (the layout and how the unread count is reported), &host= (the embedding
+ * page's origin: the only one messages are taken from and sent to) and
+ * &lang= (the host app's language); never where the chat connects.
  */
 (function () {
   "use strict";
@@ -48,6 +49,23 @@
   // What embed.js and this page say to each other (window.postMessage).
   var UNREAD_MESSAGE = "wallet-support:unread";
   var VISIBILITY_MESSAGE = "wallet-support:visibility";
+  var LANGUAGE_MESSAGE = "wallet-support:language";
+  var USER_MESSAGE = "wallet-support:user";
+  var LANGUAGES = ["zh", "en"];
+  // "Ana is typing…" stays this long after the service's last typing event
+  // (it relays at most one every 3 s while the agent types).
+  var AGENT_TYPING_MS = 6000;
+  // The expected wait (GET <service>/api/public/queue), asked at most this often.
+  var QUEUE_PATH = "../api/public/queue";
+  var QUEUE_REFRESH_MS = 30000;
+  var QUEUE_TIMEOUT_MS = 8000;
+  var MAX_QUEUE_MINUTES = 24 * 60;
+  // "Seen" covers the user's messages the server had up to seen_until; its
+  // times may be rounded to the second.
+  var SEEN_TOLERANCE_MS = 1000;
+  // A long paste is sent in parts only on request; a part never cuts a secret in two.
+  var MAX_PARTS = 10;
+  var MAX_SECRET_SPAN = 400; // 24 words of 8 letters, an extended key: well below
   // Screenshots (see "Attachments" below): the server's routes, relative to Rasa's URL.
   var ATTACHMENTS_PATH = "/webhooks/socketio/attachments";
   var IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
@@ -114,7 +132,24 @@
       refusedRate: "Too many images in a short time. Try again in {seconds} s.",
       refusedSession: "Your chat session has expired. Reconnecting: try again in a moment.",
       refusedUnavailable: "The screenshot could not be sent right now. Try again.",
-      refusedOther: "The screenshot could not be sent."
+      refusedOther: "The screenshot could not be sent.",
+      greeting: "Hi, this is OKX Wallet Support. Tell us what happened and we will help you " +
+        "here; a person from our team can take over when needed.",
+      waitLine: "Ticket {ref} is open. Expected wait for an agent: about {minutes} min.",
+      waitLineSoon: "Ticket {ref} is open. An agent should answer within a minute.",
+      waitLineNoRef: "Your ticket is open. Expected wait for an agent: about {minutes} min.",
+      waitLineSoonNoRef: "Your ticket is open. An agent should answer within a minute.",
+      agentTyping: "{name} is typing…",
+      agentTypingNoName: "A support agent is typing…",
+      sending: "Sending…",
+      delivered: "Delivered",
+      seen: "Seen",
+      retry: "Try again",
+      tooLong: "Your message is {count} characters long; one message can hold {max}. " +
+        "Nothing has been cut: shorten it by {over} characters, or send it as {parts} messages.",
+      sendInParts: "Send as {parts} messages",
+      tooLongHuge: "Your message is {count} characters long; one message can hold {max}. " +
+        "Nothing has been cut: please shorten it by {over} characters."
     },
     zh: {
       title: "欧意钱包支持",
@@ -163,7 +198,22 @@
       refusedRate: "发送图片太频繁，请 {seconds} 秒后再试。",
       refusedSession: "会话已过期，正在重新连接，请稍后再试。",
       refusedUnavailable: "截图暂时无法发送，请重试。",
-      refusedOther: "截图无法发送。"
+      refusedOther: "截图无法发送。",
+      greeting: "您好，这里是欧意钱包支持。请告诉我们发生了什么，我们会在这里帮您解决；需要时会有人工客服接手。",
+      waitLine: "工单 {ref} 已提交，预计约 {minutes} 分钟内有客服回复。",
+      waitLineSoon: "工单 {ref} 已提交，预计 1 分钟内有客服回复。",
+      waitLineNoRef: "您的工单已提交，预计约 {minutes} 分钟内有客服回复。",
+      waitLineSoonNoRef: "您的工单已提交，预计 1 分钟内有客服回复。",
+      agentTyping: "{name} 正在输入…",
+      agentTypingNoName: "客服正在输入…",
+      sending: "发送中…",
+      delivered: "已送达",
+      seen: "已读",
+      retry: "重试",
+      tooLong: "您的消息共 {count} 个字符，单条最多 {max} 个。内容没有被删减：请删减 {over} 个字符，" +
+        "或分成 {parts} 条发送。",
+      sendInParts: "分成 {parts} 条发送",
+      tooLongHuge: "您的消息共 {count} 个字符，单条最多 {max} 个。内容没有被删减：请删减 {over} 个字符。"
     }
   };
 
@@ -174,8 +224,22 @@
     return /^zh/i.test(lang) ? "zh" : "en";
   }
 
-  var lang = detectLanguage();
+  /** Inside embed.js's panel, the language the host page asked for (?lang=zh|en), or null. */
+  function askedLanguage() {
+    if (window.parent === window) return null;
+    try {
+      var asked = new URLSearchParams(window.location.search).get("lang");
+      return LANGUAGES.indexOf(asked) !== -1 ? asked : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  var lang = askedLanguage() || detectLanguage();
   var t = LABELS[lang];
+  // Chosen by the host app (setLanguage, ?lang=): the bot is told too, after every
+  // session_confirm, so that it answers in that language.
+  var languageChosen = askedLanguage() !== null;
 
   function $(id) {
     return document.getElementById(id);
@@ -382,6 +446,27 @@
     }
   }
 
+  /**
+   * The origin of the page embedding this one: what embed.js put in ?host=,
+   * checked against the frame's real ancestor where the browser tells it
+   * (location.ancestorOrigins); null when unknown or when they disagree.
+   * Messages are taken from, and sent to, that origin only.
+   */
+  function detectHostOrigin() {
+    var declared = null;
+    try {
+      var raw = new URLSearchParams(window.location.search).get("host");
+      var url = raw ? new URL(raw) : null;
+      if (url && /^https?:$/.test(url.protocol) && url.origin === raw) declared = raw;
+    } catch (err) {
+      declared = null;
+    }
+    var ancestors = window.location.ancestorOrigins;
+    var actual = ancestors && ancestors.length ? ancestors[0] : null;
+    if (declared && actual && declared !== actual) return null;
+    return declared || actual;
+  }
+
   // -------------------------------------------------------------------- state
 
   var stored = loadSession();
@@ -408,6 +493,17 @@
   // The server's word on this conversation's ticket ({active, ref}), from the last history answer.
   var handoff = null;
   var embedded = detectEmbedded();
+  var hostOrigin = embedded ? detectHostOrigin() : null;
+  var agentTypingTimer = null;
+  var agentTyping = null; // the name shown in "… is typing", while it shows
+  var botTyping = false;
+  // How far this browser's clock is ahead of the server's (ms): the smallest
+  // difference seen between a message's server time and its arrival here.
+  var clockSkew = null;
+  var queueInfo = null; // the service's last answer: {minutes}
+  var agentActive = false; // an agent typed or read here during this ticket: no wait to show
+  var queueAskedAt = 0;
+  var queueRequest = null;
   // Standalone the page is the chat; embedded, embed.js says when its panel is open.
   var panelOpen = !embedded;
   var unread = 0; // bot and agent messages that arrived while the user could not see them
@@ -467,6 +563,12 @@
   var newChatEl = $("new-chat");
   var backEl = $("back-to-ticket");
   var typingEl = $("chat-typing");
+  var typingLabelEl = $("chat-typing-label");
+  var greetingEl = $("chat-greeting");
+  var waitEl = $("chat-wait");
+  var tooLongEl = $("chat-too-long");
+  var tooLongTextEl = $("chat-too-long-text");
+  var partsEl = $("chat-send-parts");
   var leaveEl = $("leave-dialog");
   var leaveTextEl = $("leave-text");
   var leaveStayEl = $("leave-stay");
@@ -490,8 +592,8 @@
     newChatEl.textContent = t.newChat;
     newChatEl.title = t.newChatTitle;
     emptyEl.textContent = t.empty;
+    greetingEl.textContent = t.greeting;
     logEl.setAttribute("aria-label", t.log);
-    inputEl.maxLength = MAX_CHARS;
     $("leave-title").textContent = t.leaveTitle;
     leaveStayEl.textContent = t.leaveStay;
     leaveConfirmEl.textContent = t.leaveConfirm;
@@ -506,12 +608,43 @@
 
   // --------------------------------------------------------------- rendering
 
+  /** The user's locale (the browser's) when it is in the chat's language, else that language's. */
+  function uiLocale() {
+    var browser = navigator.language || "";
+    return browser.toLowerCase().indexOf(lang) === 0 ? browser : lang === "zh" ? "zh-CN" : "en-US";
+  }
+
   function formatTime(ts) {
     try {
-      return new Date(ts).toLocaleString(lang === "zh" ? "zh-CN" : undefined);
+      return new Date(ts).toLocaleString(uiLocale());
     } catch (err) {
       return "";
     }
+  }
+
+  /** The time under a message: "14:05" today, with the date on other days, in the user's locale. */
+  function formatClock(ts) {
+    var date = new Date(ts);
+    var options = { hour: "numeric", minute: "2-digit" };
+    if (date.toDateString() !== new Date().toDateString()) {
+      options.month = "short";
+      options.day = "numeric";
+    }
+    try {
+      return date.toLocaleString(uiLocale(), options);
+    } catch (err) {
+      return date.toLocaleString(undefined, options);
+    }
+  }
+
+  function renderTime(ts) {
+    var time = document.createElement("time");
+    time.className = "msg__time";
+    time.setAttribute("data-testid", "msg-time");
+    time.dateTime = new Date(ts).toISOString();
+    time.textContent = formatClock(ts);
+    time.title = formatTime(ts);
+    return time;
   }
 
   function safeImageUrl(value) {
@@ -569,10 +702,17 @@
       el.appendChild(renderButtons(item));
     }
 
+    // The time of every message, always visible (a phone has no hover), and for
+    // the user's own messages their state: sending, delivered, seen, failed.
+    var footer = document.createElement("div");
+    footer.className = "msg__footer";
+    if (item.ts) footer.appendChild(renderTime(item.ts));
+    el.appendChild(footer);
     if (item.author === "user") {
       var meta = document.createElement("div");
       meta.className = "msg__meta";
-      el.appendChild(meta);
+      meta.setAttribute("data-testid", "msg-status");
+      footer.appendChild(meta);
       updateStatus(item, el);
     }
 
@@ -670,14 +810,35 @@
     }
   }
 
+  /** "Delivered ✓" / "Seen ✓✓": the marks are decoration, the words are what is read out. */
+  function deliveryMark(meta, label, marks) {
+    var text = document.createElement("span");
+    text.className = "msg__state";
+    text.textContent = label;
+    meta.appendChild(text);
+    var icon = document.createElement("span");
+    icon.className = "msg__check";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = " " + marks;
+    meta.appendChild(icon);
+  }
+
   function updateStatus(item, el) {
     el = el || elements[item.id];
     if (!el) return;
-    el.setAttribute("data-status", item.status || "delivered");
+    var status = item.status || "delivered";
+    el.setAttribute("data-status", status);
+    if (status === "delivered" && item.seenByAgent) el.setAttribute("data-seen", "true");
+    else el.removeAttribute("data-seen");
     var meta = el.querySelector(".msg__meta");
     if (!meta) return;
     while (meta.firstChild) meta.removeChild(meta.firstChild);
-    if (item.status === "uploading") {
+    if (status === "delivered" && !item.refusal) {
+      if (item.seenByAgent) deliveryMark(meta, t.seen, "\u2713\u2713");
+      else deliveryMark(meta, t.delivered, "\u2713");
+    } else if (status === "sent") {
+      meta.textContent = t.sending;
+    } else if (item.status === "uploading") {
       meta.textContent = t.uploading;
     } else if (item.status === "failed" && item.refusal) {
       // An upload that may work a second time (service down, rate limited, session renewed).
@@ -694,7 +855,20 @@
     } else if (item.status === "queued") {
       meta.textContent = item.unsaved ? t.queuedUnsaved : t.queued;
     } else if (item.status === "failed") {
-      meta.textContent = t.failed;
+      // Refused by the server (a message it cannot take): the user may still try again.
+      meta.appendChild(document.createTextNode(t.failed + " "));
+      var retryText = document.createElement("button");
+      retryText.type = "button";
+      retryText.className = "msg__resend";
+      retryText.setAttribute("data-testid", "retry");
+      retryText.textContent = t.retry;
+      retryText.addEventListener("click", function () {
+        item.status = "queued";
+        updateStatus(item);
+        saveHistory();
+        flushQueue();
+      });
+      meta.appendChild(retryText);
     } else if (item.status === "unconfirmed") {
       meta.appendChild(document.createTextNode(t.unconfirmed + " "));
       var again = document.createElement("button");
@@ -704,6 +878,7 @@
       again.textContent = t.resend;
       again.addEventListener("click", function () {
         item.status = "queued";
+        item.resend = true; // it may have arrived: the server drops a second copy
         updateStatus(item);
         saveHistory();
         // After the widget gave up renewing a refused session, a click asks once more.
@@ -794,8 +969,10 @@
     return !item.kind;
   }
 
-  function lastServerIndex() {
-    for (var i = items.length - 1; i >= 0; i--) {
+  /** The newest item the server holds, before index ``before`` when given. */
+  function lastServerIndex(before) {
+    var start = typeof before === "number" && before >= 0 ? before : items.length;
+    for (var i = start - 1; i >= 0; i--) {
       if (inServerHistory(items[i])) return i;
     }
     return -1;
@@ -875,8 +1052,13 @@
       item.serverId = id;
     }
     item.ts = timeOf(data);
+    if (data && typeof data === "object") noteServerTime(Number(data.ts) * 1000);
+    if (item.author === "agent") hideAgentTyping();
     addItem(item);
     noteArrivals([item], true);
+    // Ticket created, agent joined, resolved: the ticket's state changed.
+    if (item.author === "system") checkHandoffSoon();
+    updateWait();
   }
 
   /** The title of the reply button whose payload is ``payload``, or null if none is known. */
@@ -980,6 +1162,7 @@
       if (!item) return;
       item.serverId = id;
       item.ts = timeOf(entry);
+      if (item.author === "user") item.serverAt = item.ts; // the server's clock: for "seen"
       anchor += 1;
       insertItem(anchor, item);
       added.push(item);
@@ -1040,7 +1223,9 @@
     }
     var sentOn = link;
     var run = ++historyRun;
-    var lastIndex = lastServerIndex();
+    // From before the oldest unconfirmed message, so history can confirm it even
+    // when its answer arrived before the connection dropped.
+    var lastIndex = lastServerIndex(items.findIndex(isUnconfirmedText));
     var after = lastIndex === -1 ? null : items[lastIndex].serverId;
     // Rebuilding a log (new device, cleared storage): old messages are not "unread".
     var rebuilding = after === null;
@@ -1052,6 +1237,7 @@
     function finish(state) {
       if (run === historyRun) logEl.setAttribute("data-history", state ? "synced" : "failed");
       if (pages > 0) saveHistory(); // also the delivery states history confirmed
+      refreshQueue(false);
       if (added.length) {
         updateEmpty();
         scrollToBottom();
@@ -1102,6 +1288,7 @@
       added = added.concat(mergeHistory(messages, after));
       var state = readHandoff(reply);
       if (state) handoff = state;
+      if (state && !state.active) agentActive = false; // the next ticket waits again
       pages += 1;
       var last = messages.length ? serverIdOf(messages[messages.length - 1]) : null;
       if (reply.more === true && last !== null && last !== after && pages < HISTORY_MAX_PAGES) {
@@ -1142,7 +1329,8 @@
    */
   function publishUnread() {
     if (embedded) {
-      window.parent.postMessage({ type: UNREAD_MESSAGE, count: unread }, "*");
+      // To the embedding page's origin only; a number, never text.
+      if (hostOrigin) window.parent.postMessage({ type: UNREAD_MESSAGE, count: unread }, hostOrigin);
       return;
     }
     var hidden = document.visibilityState === "hidden";
@@ -1151,6 +1339,7 @@
 
   function visibilityChanged() {
     if (!visibleToUser()) return;
+    refreshQueue(false);
     if (unread > 0) {
       // Show what arrived meanwhile; otherwise leave the reader where they were.
       unread = 0;
@@ -1195,27 +1384,207 @@
     else publishUnread();
   });
 
-  // embed.js says when its panel opens and closes; nobody else may.
+  // embed.js says when its panel opens and closes, which language the host
+  // app uses and who its logged-in user is; nobody else may: only the parent
+  // window, from the embedding page's origin.
   window.addEventListener("message", function (event) {
-    if (!embedded || event.source !== window.parent) return;
-    var data = event.data;
-    if (!data || typeof data !== "object" || data.type !== VISIBILITY_MESSAGE ||
-        typeof data.open !== "boolean") {
+    if (!embedded || !hostOrigin || event.source !== window.parent || event.origin !== hostOrigin) {
       return;
     }
-    panelOpen = data.open;
-    if (panelOpen) {
-      visibilityChanged();
-      inputEl.focus();
+    var data = event.data;
+    if (!data || typeof data !== "object") return;
+    if (data.type === VISIBILITY_MESSAGE && typeof data.open === "boolean") {
+      var opened = data.open && !panelOpen;
+      panelOpen = data.open;
+      if (panelOpen) {
+        visibilityChanged();
+        if (opened) inputEl.focus();
+      }
+    } else if (data.type === LANGUAGE_MESSAGE) {
+      setLanguage(data.language);
+    } else if (data.type === USER_MESSAGE) {
+      setUserToken(data.token);
     }
   });
 
   // --------------------------------------------------------- user messages out
 
+  /** The dots while the bot works on a message; with a label while an agent types. */
+  function renderTyping() {
+    var agentOn = agentTyping !== null;
+    typingEl.hidden = !botTyping && !agentOn;
+    typingEl.setAttribute("data-agent-typing", agentOn ? "true" : "false");
+    typingEl.classList.toggle("chat__typing--agent", agentOn);
+    var label = agentOn ? (agentTyping ? fill(t.agentTyping, { name: agentTyping }) : t.agentTypingNoName) : "";
+    if (typingLabelEl.textContent !== label) typingLabelEl.textContent = label;
+  }
+
   function setTyping(on) {
-    typingEl.hidden = !on;
+    botTyping = on;
+    renderTyping();
     if (on) scrollToBottom();
   }
+
+  function showAgentTyping(name) {
+    // The line takes room from the log: a reader at the bottom stays there.
+    var atBottom = logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 40;
+    agentTyping = name;
+    clearTimeout(agentTypingTimer);
+    agentTypingTimer = setTimeout(hideAgentTyping, AGENT_TYPING_MS);
+    renderTyping();
+    if (atBottom) scrollToBottom();
+  }
+
+  function hideAgentTyping() {
+    clearTimeout(agentTypingTimer);
+    agentTypingTimer = null;
+    agentTyping = null;
+    renderTyping();
+  }
+
+  // ------------------------------------------------- the agent's activity
+  //
+  // The handoff service tells the channel when the agent types and which of
+  // the user's messages the agent has seen; the channel emits agent_activity
+  // {kind: "typing", agent, ts} or {kind: "seen", seen_until, ts} to this
+  // conversation's room (ts: the server's clock, epoch seconds).
+
+  /** A server time (ms) just received: how far this browser's clock is ahead of the server's. */
+  function noteServerTime(serverMs) {
+    if (!isFinite(serverMs) || serverMs <= 0) return;
+    var skew = Date.now() - serverMs;
+    if (clockSkew === null || skew < clockSkew) clockSkew = skew;
+  }
+
+  /** An ISO time of the service (UTC when it names no zone), in ms; NaN if unusable. */
+  function parseServerTime(value) {
+    if (typeof value !== "string" || value.length > 40) return NaN;
+    var text = value.replace(/(\.\d{3})\d+/, "$1");
+    if (!/(?:Z|[+-]\d\d:?\d\d)$/i.test(text)) text += "Z";
+    return Date.parse(text);
+  }
+
+  /** When the server had a user message, by the server's clock (ms). */
+  function serverTimeOf(item) {
+    if (typeof item.serverAt === "number") return item.serverAt;
+    var local = typeof item.sentAt === "number" ? item.sentAt : item.ts;
+    return local - (clockSkew || 0);
+  }
+
+  /** The agent has seen the user's messages up to ``until`` (server clock, ms). */
+  function markSeenUntil(until) {
+    var changed = false;
+    items.forEach(function (item) {
+      if (item.author !== "user" || item.status !== "delivered" || item.seenByAgent) return;
+      if (serverTimeOf(item) <= until + SEEN_TOLERANCE_MS) {
+        item.seenByAgent = true;
+        updateStatus(item);
+        changed = true;
+      }
+    });
+    if (changed) saveHistory();
+  }
+
+  function agentActivity(data) {
+    if (!data || typeof data !== "object") return;
+    noteServerTime(Number(data.ts) * 1000);
+    agentActive = true;
+    updateWait();
+    if (data.kind === "typing") {
+      var name = typeof data.agent === "string" ? data.agent.trim().slice(0, 64) : "";
+      showAgentTyping(name);
+    } else if (data.kind === "seen") {
+      var until = parseServerTime(data.seen_until);
+      if (isFinite(until)) markSeenUntil(until);
+    }
+  }
+
+  // -------------------------------------------- greeting and expected wait
+  //
+  // The greeting sits at the top of the log (not a message: never stored,
+  // never counted). While a ticket is open and no agent has answered yet, the
+  // line under the header says how long the wait should be, from the
+  // service's GET /api/public/queue; no answer, or no number, no line.
+
+  var handoffCheckTimer = null;
+
+  /** A ticket's state changed (a system notice): ask the server for it a moment later. */
+  function checkHandoffSoon() {
+    clearTimeout(handoffCheckTimer);
+    handoffCheckTimer = setTimeout(function () {
+      handoffCheckTimer = null;
+      syncHistory();
+    }, 1500);
+  }
+
+  /** A ticket is open and no agent has answered since it was opened. */
+  function ticketWaiting() {
+    if (!handoff || !handoff.active || agentActive) return false;
+    for (var i = items.length - 1; i >= 0; i--) {
+      var item = items[i];
+      if (item.author === "agent") return false;
+      if (item.author === "system" && handoff.ref && item.text.indexOf(handoff.ref) !== -1) break;
+    }
+    return true;
+  }
+
+  function updateWait() {
+    var minutes = queueInfo ? queueInfo.minutes : null;
+    if (!ticketWaiting() || minutes === null) {
+      waitEl.hidden = true;
+      waitEl.textContent = "";
+      return;
+    }
+    var ref = handoff.ref;
+    var template = minutes <= 1 ? (ref ? t.waitLineSoon : t.waitLineSoonNoRef) :
+      (ref ? t.waitLine : t.waitLineNoRef);
+    waitEl.textContent = fill(template, { ref: ref, minutes: minutes });
+    waitEl.setAttribute("data-minutes", String(minutes));
+    waitEl.hidden = false;
+  }
+
+  function readQueue(body) {
+    var minutes = body ? body.expected_wait_minutes : null;
+    if (typeof minutes !== "number" || !isFinite(minutes) || minutes < 0 || minutes > MAX_QUEUE_MINUTES) {
+      return { minutes: null };
+    }
+    return { minutes: Math.max(1, Math.ceil(minutes)) };
+  }
+
+  /** Ask the service for the expected wait (when a ticket waits and the user can see it). */
+  function refreshQueue(force) {
+    if (!ticketWaiting() || !visibleToUser() || queueRequest ||
+        (!force && Date.now() - queueAskedAt < QUEUE_REFRESH_MS)) {
+      updateWait();
+      return;
+    }
+    queueAskedAt = Date.now();
+    var xhr = new XMLHttpRequest();
+    queueRequest = xhr;
+    function answered(info) {
+      queueRequest = null;
+      queueInfo = info;
+      updateWait();
+    }
+    try {
+      // The service that serves this page: ../api/public/queue from /widget/.
+      xhr.open("GET", new URL(QUEUE_PATH, window.location.href).href);
+      xhr.timeout = QUEUE_TIMEOUT_MS;
+      xhr.onload = function () {
+        answered(xhr.status === 200 ? readQueue(parseJson(xhr.responseText)) : null);
+      };
+      xhr.onerror = xhr.ontimeout = function () {
+        answered(null);
+      };
+      xhr.send();
+    } catch (err) {
+      answered(null);
+    }
+  }
+
+  setInterval(function () {
+    refreshQueue(false);
+  }, QUEUE_REFRESH_MS);
 
   function settle() {
     inflight = Math.max(0, inflight - 1);
@@ -1368,6 +1737,7 @@
       String(reply.error || "refused") : null;
     if (error === null) {
       renewals = 0;
+      delete item.resend;
       if (item.status === "sent") item.status = "delivered";
       settleSecrets(item, reply);
     } else if (error === "rate_limited") {
@@ -1387,6 +1757,8 @@
 
   function emitItem(item) {
     item.status = "sent";
+    // The first time it went out, by this browser's clock (compared with "seen_until").
+    if (typeof item.sentAt !== "number") item.sentAt = Date.now();
     // The server keeps the message under this id, so history can skip it later.
     if (!item.serverId) item.serverId = newMessageId();
     updateStatus(item);
@@ -1399,14 +1771,18 @@
     }, TYPING_TIMEOUT_MS);
     var sentOn = link;
     // The server acknowledges once it has handled (or refused) the message.
+    var message = {
+      message: item.send != null ? item.send : item.text,
+      message_id: item.serverId,
+      session_id: sessionId,
+      session_token: sessionToken
+    };
+    // A copy of one whose acknowledgement was lost: the server handles it only if
+    // the first never arrived (it checks the id under the conversation's lock).
+    if (item.resend) message.resend = true;
     socket.emit(
       "user_uttered",
-      {
-        message: item.send != null ? item.send : item.text,
-        message_id: item.serverId,
-        session_id: sessionId,
-        session_token: sessionToken
-      },
+      message,
       function (reply) {
         if (sentOn !== link) return;
         settle();
@@ -2150,21 +2526,137 @@
     inputEl.style.height = Math.min(inputEl.scrollHeight, 160) + "px";
   }
 
+  function formatNumber(value) {
+    try {
+      return value.toLocaleString(uiLocale());
+    } catch (err) {
+      return String(value);
+    }
+  }
+
+  /**
+   * Where a part of a long message ends: at the last paragraph, line, sentence
+   * or word break in its second half, never inside something that looks like
+   * a secret (``spans``), so that the server still sees and removes it whole.
+   */
+  function cutPoint(text, start, spans) {
+    var end = start + MAX_CHARS;
+    var window_ = text.slice(start, end);
+    var from = Math.floor(MAX_CHARS / 2);
+    var breaks = [/\n[ \t]*\n/g, /\n/g, /[.!?;](?=\s)|[。！？；]/g, /\s/g];
+    var at = -1;
+    for (var i = 0; i < breaks.length && at === -1; i++) {
+      var match;
+      var last = -1;
+      while ((match = breaks[i].exec(window_)) !== null) {
+        if (match.index >= from) last = match.index + match[0].length;
+      }
+      if (last > 0) at = start + last;
+    }
+    if (at === -1) at = end;
+    for (var pass = 0; pass < 2; pass++) {
+      spans.forEach(function (span) {
+        if (span.start < at && at < span.end) at = span.start > start ? span.start : Math.min(span.end, end);
+      });
+    }
+    // Never between the two halves of a character outside the BMP (an emoji).
+    var code = text.charCodeAt(at - 1);
+    if (at < text.length && code >= 0xd800 && code <= 0xdbff) at -= 1;
+    return at;
+  }
+
+  /** ``text`` as messages of at most MAX_CHARS each, or null when it takes more than MAX_PARTS. */
+  function splitMessage(text) {
+    var spans = [];
+    var shapes = window.walletSupportSecretShapes;
+    if (shapes && typeof shapes.find === "function") {
+      try {
+        // A phrase or a key is short; a long run the broad check flags (a pasted
+        // log of words and numbers) is no single secret to keep whole.
+        spans = (shapes.find(text, { expectingHash: askedForHash() }) || []).filter(function (span) {
+          return span.end - span.start <= MAX_SECRET_SPAN;
+        });
+      } catch (err) {
+        spans = [];
+      }
+    }
+    var parts = [];
+    var pos = 0;
+    while (pos < text.length) {
+      if (parts.length >= MAX_PARTS) return null;
+      var cut = text.length - pos <= MAX_CHARS ? text.length : cutPoint(text, pos, spans);
+      var part = text.slice(pos, cut).replace(/^\s+|\s+$/g, "");
+      if (part) parts.push(part);
+      pos = cut;
+    }
+    return parts;
+  }
+
+  /**
+   * A message longer than one message can hold (a pasted log, say) stays in
+   * the box, whole: a note says how long it is and what to do, Send is
+   * disabled, and a button sends it as several messages in order.
+   */
+  function updateTooLong(text) {
+    var length = text.length;
+    if (length <= MAX_CHARS) {
+      tooLongEl.hidden = true;
+      tooLongTextEl.textContent = ""; // also what the box's description reads
+      inputEl.removeAttribute("aria-invalid");
+      return;
+    }
+    var parts = splitMessage(text.replace(/^\s+|\s+$/g, ""));
+    var values = {
+      count: formatNumber(length),
+      max: formatNumber(MAX_CHARS),
+      over: formatNumber(length - MAX_CHARS),
+      parts: parts ? parts.length : 0
+    };
+    var note = fill(parts ? t.tooLong : t.tooLongHuge, values);
+    if (tooLongTextEl.textContent !== note) tooLongTextEl.textContent = note;
+    tooLongEl.setAttribute("data-count", String(length));
+    partsEl.hidden = !parts;
+    partsEl.textContent = parts ? fill(t.sendInParts, values) : "";
+    tooLongEl.hidden = false;
+    inputEl.setAttribute("aria-invalid", "true");
+  }
+
   function updateComposer() {
     var length = inputEl.value.length;
     sendEl.disabled = inputEl.value.trim() === "" || length > MAX_CHARS;
     if (length >= COUNTER_FROM) {
       counterEl.hidden = false;
-      counterEl.textContent = length + " / " + MAX_CHARS;
+      counterEl.textContent = formatNumber(length) + " / " + formatNumber(MAX_CHARS);
       counterEl.classList.toggle("chat__counter--full", length >= MAX_CHARS);
     } else {
       counterEl.hidden = true;
     }
+    updateTooLong(inputEl.value);
   }
+
+  /** The long message in the box, as several messages (on the user's request). */
+  function sendInParts() {
+    var parts = splitMessage(inputEl.value.replace(/^\s+|\s+$/g, ""));
+    if (!parts || !parts.length) return;
+    inputEl.value = "";
+    updateComposer();
+    autosize();
+    parts.forEach(function (part) {
+      sendMessage(part, null);
+    });
+    inputEl.focus();
+  }
+
+  partsEl.addEventListener("click", sendInParts);
 
   function submit() {
     var text = inputEl.value.replace(/^\s+|\s+$/g, "");
-    if (!text || text.length > MAX_CHARS) return;
+    if (!text) return;
+    if (text.length > MAX_CHARS) {
+      // Enter on a message that is too long: nothing is sent, nothing is cut.
+      updateTooLong(inputEl.value);
+      return;
+    }
     inputEl.value = "";
     updateComposer();
     autosize();
@@ -2223,6 +2715,8 @@
       });
       sessionId = confirmedId;
       handoff = null;
+      agentActive = false;
+      updateWait();
       renderAll();
     }
     sessionToken = validToken(confirmedToken) ? confirmedToken : null;
@@ -2273,6 +2767,8 @@
     requestSession();
   }
 
+  var refusedConnects = 0;
+
   function markUnconfirmed() {
     var changed = false;
     items.forEach(function (item) {
@@ -2317,26 +2813,70 @@
       confirmed = true;
       setState("online");
       updateAttach();
+      tellServerLanguage();
       // What was said while this page was closed or offline, then what waited here.
-      syncHistory();
-      flushQueue();
+      if (hasUnconfirmed()) {
+        // History first: it tells which of them got through before the connection
+        // dropped; the others go again, ahead of anything typed since.
+        syncHistory(function (state) {
+          if (state) requeueUnconfirmed();
+          flushQueue();
+        });
+      } else {
+        syncHistory();
+        flushQueue();
+      }
       loadLimits();
       loadImages(); // thumbnails of earlier screenshots, with the confirmed token
       pumpUploads();
     });
 
     socket.on("bot_uttered", receive);
+    socket.on("agent_activity", agentActivity);
 
     socket.on("disconnect", function () {
       link += 1;
       confirmed = false;
+      hideAgentTyping();
       markUnconfirmed();
       setState("offline");
     });
 
     socket.on("connect_error", function () {
       setState("offline");
+      // A server that refused the connection (a replica shutting down) is not
+      // retried by socket.io itself; the load balancer sends the next try elsewhere.
+      if (!socket.active) {
+        refusedConnects += 1;
+        setTimeout(function () {
+          if (!socket.connected && !socket.active) socket.connect();
+        }, Math.min(1000 * refusedConnects, 10000));
+      }
     });
+    socket.on("connect", function () {
+      refusedConnects = 0;
+    });
+  }
+
+  function isUnconfirmedText(item) {
+    return item.author === "user" && item.status === "unconfirmed" && !item.attachment;
+  }
+
+  function hasUnconfirmed() {
+    return items.some(isUnconfirmedText);
+  }
+
+  /** Messages history did not confirm: sent again, under the same id, marked as copies. */
+  function requeueUnconfirmed() {
+    var changed = false;
+    items.forEach(function (item) {
+      if (!isUnconfirmedText(item)) return;
+      item.status = "queued";
+      item.resend = true;
+      updateStatus(item);
+      changed = true;
+    });
+    if (changed) saveHistory();
   }
 
   /** An app user's conversation (ids "u-..."), or one being asked for: it belongs to the account. */
@@ -2365,6 +2905,9 @@
     holdTimer = null;
     heldUntil = 0;
     handoff = null;
+    agentActive = false;
+    hideAgentTyping();
+    updateWait();
   }
 
   /** Show ``id``'s stored log and ask the server for that conversation on a fresh connection. */
@@ -2513,6 +3056,40 @@
     return true;
   }
 
+  /** The host app's chat language asked of the bot (it then answers in it). */
+  function tellServerLanguage() {
+    if (!languageChosen || !socket || !socket.connected || !confirmed || !sessionId) return;
+    socket.emit("set_language", { session_id: sessionId, session_token: sessionToken, language: lang });
+  }
+
+  /**
+   * The host app's language ("zh" or "en"; "zh-CN", "en-GB" also do): the
+   * page's labels change at once, and the bot answers in it from then on.
+   */
+  function setLanguage(value) {
+    var next = typeof value === "string" ? value.slice(0, 2).toLowerCase() : "";
+    if (LANGUAGES.indexOf(next) === -1) return false;
+    languageChosen = true;
+    if (next !== lang) {
+      lang = next;
+      t = LABELS[lang];
+      applyLabels();
+      setState(stateEl.getAttribute("data-state") || "connecting");
+      updateHeader();
+      renderAll();
+      renderTyping();
+      updateComposer();
+      updateWait();
+      publishUnread();
+      if (!leaveEl.hidden) {
+        var ref = leaveEl.getAttribute("data-ref");
+        leaveTextEl.textContent = ref ? fill(t.leaveText, { ref: ref }) : t.leaveTextNoRef;
+      }
+    }
+    tellServerLanguage();
+    return true;
+  }
+
   // -------------------------------------------------------------------- start
 
   applyLabels();
@@ -2549,6 +3126,10 @@
     unread: function () {
       return unread;
     },
-    setUserToken: setUserToken
+    language: function () {
+      return lang;
+    },
+    setUserToken: setUserToken,
+    setLanguage: setLanguage
   };
 })();

@@ -79,6 +79,19 @@ _HOLD_ACKS = """() => {
   };
 }"""
 
+# The next user_uttered never leaves the page: as if the connection died under it.
+_DROP_NEXT_MESSAGE = """() => {
+  const socket = window.walletSupportWidget.socket();
+  const emit = socket.emit.bind(socket);
+  socket.emit = (event, ...args) => {
+    if (event === "user_uttered") {
+      socket.emit = emit;
+      return socket;
+    }
+    return emit(event, ...args);
+  };
+}"""
+
 
 @dataclass
 class SentEvent:
@@ -230,6 +243,14 @@ class WidgetPage:
     def release_acks(self) -> int:
         """Deliver the acknowledgements kept back and stop holding them; how many there were."""
         return int(self.page.evaluate("window.__releaseAcks ? window.__releaseAcks() : 0"))
+
+    def drop_next_message(self) -> None:
+        """The next message the user sends is lost on the way (the widget thinks it is sent)."""
+        self.page.evaluate(_DROP_NEXT_MESSAGE)
+
+    def cut_connection(self) -> None:
+        """Close the socket's transport under the widget, as a dying server would."""
+        self.page.evaluate("window.walletSupportWidget.socket().io.engine.close()")
 
     def csp_violations(self) -> list[str]:
         """Everything the browser blocked under the page's policy (reported two ways)."""
@@ -469,13 +490,18 @@ class EmbedHost:
         )
 
 
-def open_embed_host(ui: Ui, name: str, locale: str = "en-US") -> EmbedHost:
-    """A desktop browser on ``EMBED_HOST_ORIGIN``, whose page embeds this stack's chat."""
+def open_embed_host(
+    ui: Ui, name: str, locale: str = "en-US", page_template: str = EMBED_HOST_PAGE
+) -> EmbedHost:
+    """A desktop browser on ``EMBED_HOST_ORIGIN``, whose page embeds this stack's chat.
+
+    ``page_template`` is the host's HTML, with ``{server}`` where the chat server goes.
+    """
     server = str(ui.stack.handoff_url)
     page = ui.new_page(
         name, viewport=DESKTOP, locale=locale, permissions=["local-network-access"]
     )
-    html = EMBED_HOST_PAGE.format(server=server)
+    html = page_template.format(server=server)
     page.route(
         EMBED_HOST_ORIGIN + "/**",
         lambda route: route.fulfill(status=200, content_type="text/html", body=html),
