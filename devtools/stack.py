@@ -37,6 +37,9 @@ __all__ = [
     "write_endpoints",
 ]
 
+# The canned replies the service ships; every stack imports them, as `make run` does.
+CANNED_REPLIES = ROOT / "handoff_service" / "canned_replies.yml"
+
 QUIET_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -145,9 +148,11 @@ class Stack:
         )
         return result.stdout
 
-    def add_agent(self, name: str) -> str:
-        """Create a support agent in the handoff service's database; return its token."""
-        return self.run_handoff_cli("agent", "add", name).strip().splitlines()[-1].split()[-1]
+    def add_agent(self, name: str, role: str = "agent") -> str:
+        """Create a support agent (``role="admin"`` for an admin) in the handoff service's
+        database; return its token."""
+        output = self.run_handoff_cli("agent", "add", name, "--role", role)
+        return output.strip().splitlines()[-1].split()[-1]
 
     def start_handoff(self) -> Process:
         """(Re)start the handoff service on its port, e.g. after a test stopped it."""
@@ -156,6 +161,8 @@ class Stack:
         process = start_process("handoff", handoff_command(), self.workdir, self.extra_env)
         self.processes = [p for p in self.processes if p.name != "handoff"] + [process]
         wait_until_ready(process, f"{self.handoff_url}/api/health", timeout=60)
+        # The default canned replies, as `make run` has them (adds only the missing ones).
+        self.run_handoff_cli("canned", "import", str(CANNED_REPLIES))
         return process
 
     def restart(self, name: str) -> Process:

@@ -11,6 +11,7 @@ from datetime import datetime
 from sanic import Sanic
 from sqlalchemy.orm import Session
 
+from handoff_service.activity import ActivitySink, RasaActivityRelay
 from handoff_service.api import make_blueprint, register_cors, register_error_handlers
 from handoff_service.attachment_retention import AttachmentRetention
 from handoff_service.attachment_store import make_store
@@ -49,14 +50,18 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     configure_logging: bool = False,
     mail_sender: MailSender | None = None,
+    activity: ActivitySink | None = None,
 ) -> Sanic:
     """A new application on ``settings``.
 
     ``notifier`` defaults to the Rasa HTTP API at ``settings.rasa_url``; tests
     pass a fake. ``mail_sender`` defaults to the one ``settings.mail`` names
-    (SMTP, or ``.eml`` files in a folder). Each call makes an app with a unique name (Sanic keeps a
-    registry of names), its own engine and its own session factory. The
-    engine connects lazily, on the first request; so does the rate limiter
+    (SMTP, or ``.eml`` files in a folder). ``activity`` (the assignee's typing
+    and seen marks) defaults to the Rasa channel's ``agent_activity`` route at
+    ``settings.rasa_url``, with ``settings.rasa_auth_token``. Each call makes an
+    app with a unique name (Sanic keeps a registry of names), its own engine and
+    its own session factory. The engine connects lazily, on the first request;
+    so does the rate limiter
     (:func:`handoff_service.rate_limiting.rate_limits`). Served by several
     worker processes, each worker gets its own connections and runs its own
     background workers; they share the work through the database's row locks.
@@ -99,6 +104,11 @@ def create_app(
     app.ctx.clock = clock
     app.ctx.dispatcher = dispatcher
     app.ctx.mailer = mailer
+    app.ctx.activity = (
+        activity
+        if activity is not None
+        else RasaActivityRelay(settings.rasa_url, settings.rasa_auth_token)
+    )
     app.ctx.screener = ImageScreener(settings.attachment_max_bytes)
     app.ctx.attachment_store = make_store(settings.attachment_store, settings.state_dir)
     retention = AttachmentRetention(
@@ -150,6 +160,8 @@ def create_app(
     async def release(app: Sanic, _loop: object) -> None:
         if isinstance(delivery, RasaNotifier):
             delivery.close()
+        if isinstance(app.ctx.activity, RasaActivityRelay):
+            app.ctx.activity.close()
         app.ctx.engine.dispose()
 
     return app

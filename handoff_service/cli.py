@@ -1,4 +1,5 @@
-"""``handoff-service`` command line: migrate the database, manage agents, run the server."""
+"""``handoff-service`` command line: migrate the database, manage agents and canned replies,
+run the server."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,9 +28,9 @@ from handoff_service.db import (
     missing_sqlite_file,
     upgrade,
 )
-from handoff_service.errors import TicketNotFound, ValidationFailed
+from handoff_service.errors import Conflict, RecordNotFound, TicketNotFound, ValidationFailed
 from handoff_service.mail.outbox import PENDING, STATES, list_emails
-from handoff_service.models import ticket_ref
+from handoff_service.models import AgentRole, Language, ticket_ref
 from handoff_service.production_checks import (
     environment_problems,
     environment_warnings,
@@ -40,6 +42,10 @@ from support_core.production import Problem, collect, is_production, report
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# The canned replies shipped with the service (``canned import`` of this file).
+DEFAULT_CANNED_REPLIES = Path(__file__).resolve().parent / "canned_replies.yml"
+# An import file is read whole: anything near this is not a file of replies.
+CANNED_FILE_MAX_BYTES = 1024 * 1024
 
 
 def _safe_url(url: str) -> str:
@@ -112,15 +118,16 @@ def _with_service(settings: Settings, work: Callable[[HandoffService], int]) -> 
 
 
 def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
-    """Create an agent and print its token, once."""
+    """Create an agent (``--role admin`` for an admin) and print its token, once."""
 
     def work(service: HandoffService) -> int:
         try:
-            agent, token = service.add_agent(args.name)
+            agent, token = service.add_agent(args.name, args.role)
         except ValidationFailed as exc:
             print(f"error: {exc.detail}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"agent {agent.name!r} created; its token is shown only this once:")
+        role = AgentRole(agent.role).value
+        print(f"{role} {agent.name!r} created; the token is shown only this once:")
         print(token)
         return EXIT_OK
 
@@ -128,7 +135,7 @@ def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
-    """Print every agent."""
+    """Print every agent: name, state, role, creation time (never a token)."""
 
     def work(service: HandoffService) -> int:
         agents = service.agents()
@@ -136,7 +143,22 @@ def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
             print("no agents yet; add one with `handoff-service agent add NAME`")
         for agent in agents:
             state = "active" if agent.active else "deactivated"
-            print(f"{agent.name}\t{state}\tcreated {agent.created_at:%Y-%m-%d %H:%M} UTC")
+            role = AgentRole(agent.role).value
+            print(f"{agent.name}\t{state}\t{role}\tcreated {agent.created_at:%Y-%m-%d %H:%M} UTC")
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def _agent_change(settings: Settings, change: Callable[[HandoffService], str]) -> int:
+    """Run one change of an agent; print what it returns, or the error."""
+
+    def work(service: HandoffService) -> int:
+        try:
+            print(change(service))
+        except ValidationFailed as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return EXIT_FAILED
         return EXIT_OK
 
     return _with_service(settings, work)
@@ -145,13 +167,115 @@ def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_agent_deactivate(settings: Settings, args: argparse.Namespace) -> int:
     """Revoke an agent's token."""
 
+    def change(service: HandoffService) -> str:
+        service.deactivate_agent(args.name)
+        return f"agent {args.name!r} deactivated; their token no longer works"
+
+    return _agent_change(settings, change)
+
+
+def cmd_agent_enable(settings: Settings, args: argparse.Namespace) -> int:
+    """Let a deactivated agent's token work again."""
+
+    def change(service: HandoffService) -> str:
+        service.enable_agent(args.name)
+        return f"agent {args.name!r} enabled; their token works again"
+
+    return _agent_change(settings, change)
+
+
+def cmd_agent_role(settings: Settings, args: argparse.Namespace) -> int:
+    """Make an agent an admin, or a plain agent."""
+
+    def change(service: HandoffService) -> str:
+        service.set_role(args.name, args.role)
+        return f"agent {args.name!r} is now {args.role}"
+
+    return _agent_change(settings, change)
+
+
+def cmd_agent_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    """Give an agent a new token and print it, once; the old one stops working."""
+
+    def change(service: HandoffService) -> str:
+        agent, token = service.rotate_token(args.name)
+        return (
+            f"agent {agent.name!r} has a new token, shown only this once "
+            f"(the old one no longer works):\n{token}"
+        )
+
+    return _agent_change(settings, change)
+
+
+def read_canned_file(path: Path) -> list[dict[str, object]]:
+    """The replies of a canned replies file: YAML, ``replies:`` a list of mappings.
+
+    Raises:
+        ValueError: unreadable, too large, not YAML, or not that shape.
+    """
+    try:
+        if path.stat().st_size > CANNED_FILE_MAX_BYTES:
+            raise ValueError(f"{path} is over {CANNED_FILE_MAX_BYTES} bytes")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    replies = data.get("replies") if isinstance(data, dict) else None
+    if not isinstance(replies, list):
+        raise ValueError(f"{path} must hold `replies:`, a list of shortcut/language/title/text")
+    return replies
+
+
+def cmd_canned_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Add the file's canned replies whose shortcut is missing; never overwrite one."""
+    try:
+        entries = read_canned_file(Path(args.file))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
     def work(service: HandoffService) -> int:
         try:
-            service.deactivate_agent(args.name)
-        except ValidationFailed as exc:
+            result = service.import_canned_replies(entries)
+        except (ValidationFailed, Conflict) as exc:
+            where = f" (entry {exc.field})" if isinstance(exc, ValidationFailed) else ""
+            print(f"error: {exc.detail}{where}; nothing imported", file=sys.stderr)
+            return EXIT_FAILED
+        print(
+            f"{len(result.added)} canned replies added, "
+            f"{len(result.kept)} already there (left as they are)"
+        )
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def cmd_canned_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the canned replies: language, shortcut, title, last change."""
+
+    def work(service: HandoffService) -> int:
+        replies = service.canned_replies(args.language)
+        if not replies:
+            print("no canned replies; import some with `handoff-service canned import FILE`")
+        for reply in replies:
+            print(
+                f"{Language(reply.language).value}\t{reply.shortcut}\t{reply.title}\t"
+                f"updated {reply.updated_at:%Y-%m-%d %H:%M} UTC by {reply.updated_by}"
+            )
+        return EXIT_OK
+
+    return _with_service(settings, work)
+
+
+def cmd_canned_remove(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete one canned reply."""
+
+    def work(service: HandoffService) -> int:
+        try:
+            service.remove_canned_reply(args.shortcut, args.language)
+        except (ValidationFailed, RecordNotFound) as exc:
             print(f"error: {exc.detail}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"agent {args.name!r} deactivated; their token no longer works")
+        print(f"canned reply {args.shortcut!r} ({args.language}) removed")
         return EXIT_OK
 
     return _with_service(settings, work)
@@ -410,13 +534,53 @@ def build_parser() -> argparse.ArgumentParser:
     agent = commands.add_parser("agent", help="support agents").add_subparsers(
         dest="agent_command", required=True
     )
+    roles = [role.value for role in AgentRole]
     add = agent.add_parser("add", help="create an agent and print its token once")
     add.add_argument("name")
+    add.add_argument(
+        "--role", choices=roles, default=AgentRole.AGENT.value, help="default: agent"
+    )
     add.set_defaults(func=cmd_agent_add)
     agent.add_parser("list", help="list agents").set_defaults(func=cmd_agent_list)
     deactivate = agent.add_parser("deactivate", help="revoke an agent's token")
     deactivate.add_argument("name")
     deactivate.set_defaults(func=cmd_agent_deactivate)
+    enable = agent.add_parser("enable", help="let a deactivated agent's token work again")
+    enable.add_argument("name")
+    enable.set_defaults(func=cmd_agent_enable)
+    rotate = agent.add_parser(
+        "rotate", help="give an agent a new token and print it once (the old one stops working)"
+    )
+    rotate.add_argument("name")
+    rotate.set_defaults(func=cmd_agent_rotate)
+    role = agent.add_parser("role", help="make an agent an admin, or a plain agent")
+    role.add_argument("name")
+    role.add_argument("role", choices=roles)
+    role.set_defaults(func=cmd_agent_role)
+
+    canned = commands.add_parser("canned", help="canned replies").add_subparsers(
+        dest="canned_command", required=True
+    )
+    languages = [language.value for language in Language]
+    canned_list = canned.add_parser("list", help="list canned replies")
+    canned_list.add_argument("--language", choices=languages, help="only this language")
+    canned_list.set_defaults(func=cmd_canned_list)
+    canned_import = canned.add_parser(
+        "import",
+        help="add a YAML file's replies whose shortcut is missing (never overwrites; "
+        f"the service's own file is {DEFAULT_CANNED_REPLIES.name} in its package)",
+    )
+    canned_import.add_argument(
+        "file",
+        nargs="?",
+        default=str(DEFAULT_CANNED_REPLIES),
+        help="the YAML file (default: the replies shipped with the service)",
+    )
+    canned_import.set_defaults(func=cmd_canned_import)
+    canned_remove = canned.add_parser("remove", help="delete a canned reply")
+    canned_remove.add_argument("shortcut")
+    canned_remove.add_argument("--language", choices=languages, required=True)
+    canned_remove.set_defaults(func=cmd_canned_remove)
 
     mail = commands.add_parser("mail", help="e-mails to users").add_subparsers(
         dest="mail_command", required=True

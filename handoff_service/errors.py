@@ -37,6 +37,22 @@ class TicketConflict(HandoffError):
         self.code = code
 
 
+class RecordNotFound(HandoffError):
+    """No agent, canned reply or other record with that id or name.  HTTP 404 ``not_found``."""
+
+
+class Conflict(HandoffError):
+    """The request clashes with stored data other than a ticket's state; ``code`` says how.
+
+    HTTP 409 (a shortcut already taken, an agent disabling their own account,
+    a transfer to an agent who is deactivated).
+    """
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 class ValidationFailed(HandoffError):
     """A field of the input is missing or malformed.  HTTP 422."""
 
@@ -54,7 +70,11 @@ class Unauthorized(HandoffError):
 
 
 class Forbidden(HandoffError):
-    """Valid credentials of the wrong kind (the bot's on an agent route, or back).  HTTP 403."""
+    """Valid credentials of the wrong kind, or an agent's on a route for admins.  HTTP 403.
+
+    The bot's token on an agent route, an agent's on a bot route, or an agent
+    who is not an admin managing agents or canned replies.
+    """
 
 
 class RateLimited(HandoffError):

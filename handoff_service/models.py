@@ -110,6 +110,13 @@ class EscalationReason(str, enum.Enum):
     SECURITY = "security"
 
 
+class AgentRole(str, enum.Enum):
+    """What an agent may do: work tickets (``agent``), or also manage agents and canned replies."""
+
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
 class Author(str, enum.Enum):
     """Who wrote a message of the transcript."""
 
@@ -206,6 +213,21 @@ class Agent(Base):
     token_hash = Column(String(64), nullable=False, unique=True)
     created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
     active = Column(Boolean, nullable=False, default=True)
+    role = Column(
+        _enum(AgentRole, "agent_role"),
+        nullable=False,
+        default=AgentRole.AGENT,
+        server_default=AgentRole.AGENT.value,
+    )
+    # The language of the console's own words; ``None``: the browser's.
+    console_language = Column(_enum(Language, "console_language"))
+    # The last authenticated call (to a minute): who is online, for the queue's estimate.
+    last_seen_at = Column(UTCDateTime())
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the agent may manage agents and canned replies."""
+        return AgentRole(self.role) is AgentRole.ADMIN
 
     def __repr__(self) -> str:
         return f"Agent(id={self.id!r}, name={self.name!r})"
@@ -265,6 +287,9 @@ class Ticket(Base):
             sqlite_where=_ACTIVE_SQL,
             postgresql_where=_ACTIVE_SQL,
         ),
+        # Other tickets of the same user, shown beside a ticket.
+        Index("ix_tickets_app_user_id", "app_user_id"),
+        Index("ix_tickets_contact_email", "contact_email"),
         # The agents' queue: filter by status, urgent first, oldest first.
         Index("ix_tickets_queue", "status", "priority_rank", "created_at", "id"),
         # Filtering by category as well: without it, asking for the open
@@ -303,6 +328,8 @@ class Message(Base):
     # and when an e-mail carried it because the widget had not.
     seen_at = Column(UTCDateTime())
     emailed_at = Column(UTCDateTime())
+    # When the assignee first had a user line on screen (the chat shows "Seen").
+    seen_by_agent_at = Column(UTCDateTime())
     # The screenshot this line shows (a user's upload, or an agent's image); the
     # link is kept on the attachment, so the transcript table stays as it was.
     attachment = relationship("Attachment", uselist=False, lazy="selectin", viewonly=True)
@@ -322,6 +349,65 @@ class Message(Base):
 
     def __repr__(self) -> str:
         return f"Message(id={self.id!r}, ticket_id={self.ticket_id!r}, author={self.author!r})"
+
+
+class TicketNote(Base):
+    """An agent's note on a ticket, for other agents only.
+
+    A table of its own, not a line of the transcript: nothing that reads the
+    transcript (the bot, the e-mails, the chat) can ever come across one.
+    """
+
+    __tablename__ = "ticket_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    author_name = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+
+    __table_args__ = (Index("ix_ticket_notes_ticket_id_id", "ticket_id", "id"),)
+
+    def __repr__(self) -> str:
+        return f"TicketNote(id={self.id!r}, ticket_id={self.ticket_id!r})"
+
+
+class TicketTag(Base):
+    """One tag an agent put on a ticket (lower-case, at most 32 characters)."""
+
+    __tablename__ = "ticket_tags"
+
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    tag = Column(String(32), primary_key=True)
+
+    # The queue's tag filter and the list of tags in use start from the tag.
+    __table_args__ = (Index("ix_ticket_tags_tag", "tag"),)
+
+    def __repr__(self) -> str:
+        return f"TicketTag(ticket_id={self.ticket_id!r}, tag={self.tag!r})"
+
+
+class CannedReply(Base):
+    """A prepared answer agents insert by its shortcut; one per shortcut and language."""
+
+    __tablename__ = "canned_replies"
+
+    id = Column(Integer, primary_key=True)
+    shortcut = Column(String(32), nullable=False)
+    language = Column(_enum(Language, "language"), nullable=False)
+    title = Column(String(120), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    updated_at = Column(UTCDateTime(), nullable=False, default=utc_now)
+    # The agent who last wrote it, or ``cli`` for an import.
+    updated_by = Column(String(64), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("language", "shortcut", name="uq_canned_replies_language_shortcut"),
+    )
+
+    def __repr__(self) -> str:
+        return f"CannedReply(id={self.id!r}, shortcut={self.shortcut!r})"
 
 
 class Attachment(Base):

@@ -3,8 +3,10 @@
 Three allowances: new tickets per conversation per hour (a flood of
 escalations from one chat), API calls per agent per minute (a runaway console
 or script), and calls without valid credentials per client address per minute
-(token guessing). In memory by default; in Redis when
-``RATE_LIMIT_STORAGE_URL`` says so, so that every replica counts together.
+(token guessing, and the public queue estimate). A fourth rule is no refusal
+but a pace: at most one "typing" relay per ticket every three seconds. In
+memory by default; in Redis when ``RATE_LIMIT_STORAGE_URL`` says so, so that
+every replica counts together.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from support_core.rate_limits import DEFAULT_STORAGE_URL, RateLimiter, parse_rul
 TICKETS = "handoff-tickets"
 AGENT_CALLS = "handoff-agent-calls"
 ANONYMOUS_CALLS = "handoff-anonymous-calls"
+TYPING_RELAYS = "handoff-typing-relays"
+TYPING_RELAY_RULE = "1/3second"
 
 
 class HandoffRateLimits:
@@ -33,6 +37,7 @@ class HandoffRateLimits:
         self.tickets = parse_rule(f"{settings.tickets_per_hour}/hour")
         self.agent_calls = parse_rule(f"{settings.agent_calls_per_minute}/minute")
         self.anonymous_calls = parse_rule(f"{settings.anon_calls_per_minute}/minute")
+        self.typing_relays = parse_rule(TYPING_RELAY_RULE)
 
     def ticket(self, conversation_id: str) -> None:
         """Count a new ticket of ``conversation_id``."""
@@ -57,6 +62,11 @@ class HandoffRateLimits:
                 "too many requests without valid credentials from this address",
                 decision.retry_after,
             )
+
+
+    def typing_relay_due(self, ticket_id: int) -> bool:
+        """Whether a "typing" relay for ticket ``ticket_id`` may go now (counts it if so)."""
+        return self.limiter.hit(self.typing_relays, TYPING_RELAYS, str(ticket_id)).allowed
 
 
 _BUILD_LOCK = threading.Lock()

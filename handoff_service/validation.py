@@ -28,6 +28,7 @@ from handoff_service.attachment_ids import is_attachment_id
 from handoff_service.errors import NothingToUpdate, ValidationFailed
 from handoff_service.models import (
     MAX_ROW_ID,
+    AgentRole,
     Author,
     Category,
     EscalationReason,
@@ -38,7 +39,7 @@ from handoff_service.models import (
 from handoff_service.repository import TicketFilters
 from handoff_service.times import parse_time
 from support_core.identifiers import is_conversation_id
-from support_core.patterns import EMAIL_MAX_CHARS, is_email
+from support_core.patterns import EMAIL_MAX_CHARS, HAN_RANGES, is_email
 from support_core.secret_guard import PLACEHOLDERS, contains_placeholder, find_secrets, redact
 
 TITLE_MAX = 120
@@ -57,9 +58,21 @@ ADDRESS_MAX = 128
 CHAIN_MAX = 32
 OCCURRED_AT_TEXT_MAX = 200
 BOT_MESSAGE_ID_MAX = 128
+NOTE_MAX = 4000
+TAG_MAX = 32
+TAGS_PER_TICKET = 10
+SEARCH_MIN = 3
+SEARCH_MAX = 200
+SHORTCUT_MAX = 32
+CANNED_TITLE_MAX = 120
+CANNED_TEXT_MAX = 4000
 EXPECTING_TX_HASH = "expecting_tx_hash"
 
 _AGENT_NAME_RE = re.compile(r"^[^\W_][\w .\-]*$")
+# Lower-case ASCII letters, digits, '-' and '_', and Chinese characters (the Han
+# ranges every part of the project shares): "lost-funds", "vip", "提币".
+_TAG_RE = re.compile(f"[a-z0-9_\\-{HAN_RANGES}]{{1,{TAG_MAX}}}")
+_SHORTCUT_RE = re.compile(f"[a-z0-9-]{{2,{SHORTCUT_MAX}}}", re.ASCII)
 _ROW_ID_RE = re.compile(r"[0-9]{1,10}", re.ASCII)
 # Unicode categories Cc (C0, DEL, C1) and Cs (lone surrogates), minus tab and line feed.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -550,15 +563,133 @@ def parse_filters(
     category: str | None = None,
     priority: str | None = None,
     language: str | None = None,
+    tag: str | None = None,
 ) -> TicketFilters:
     """Queue filters from query-string values.
 
     Raises:
-        ValidationFailed: a value that is not one of its enum's.
+        ValidationFailed: a value that is not one of its enum's, or not a tag.
     """
     return TicketFilters(
         status=_enum_value(TicketStatus, "status", status),
         category=_enum_value(Category, "category", category),
         priority=_enum_value(Priority, "priority", priority),
         language=_enum_value(Language, "language", language),
+        tag=parse_tag(tag) if tag else None,
     )
+
+
+def parse_tag(raw: Any, name: str = "tag") -> str:
+    """One ticket tag, lower-cased: 1-32 of a-z, 0-9, '-', '_' and CJK ideographs.
+
+    Raises:
+        ValidationFailed: not a string, or another character or length.
+    """
+    tag = raw.strip().lower() if isinstance(raw, str) else None
+    if tag is None or not _TAG_RE.fullmatch(tag):
+        raise ValidationFailed(
+            name,
+            f"a tag is 1-{TAG_MAX} lower-case letters a-z, digits, '-', '_' or Chinese characters",
+        )
+    return tag
+
+
+def parse_tags(raw: Any) -> list[str]:
+    """A ticket's whole set of tags: each :func:`parse_tag`, duplicates dropped, order kept.
+
+    Raises:
+        ValidationFailed: not a list, an invalid tag, or more than 10 different ones.
+    """
+    if not isinstance(raw, list):
+        raise ValidationFailed("tags", "tags must be a list of strings")
+    tags: list[str] = []
+    for item in raw:
+        tag = parse_tag(item, "tags")
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > TAGS_PER_TICKET:
+        raise ValidationFailed("tags", f"a ticket has at most {TAGS_PER_TICKET} tags")
+    return tags
+
+
+def parse_search_query(raw: Any) -> str:
+    """What an agent searches for: 3-200 characters once stripped (control characters dropped).
+
+    Raises:
+        ValidationFailed: missing, too short or too long.
+    """
+    text = _strip_controls(raw).strip() if isinstance(raw, str) else ""
+    if not SEARCH_MIN <= len(text) <= SEARCH_MAX:
+        raise ValidationFailed("q", f"q must be {SEARCH_MIN} to {SEARCH_MAX} characters long")
+    return text
+
+
+def parse_role(raw: Any, name: str = "role") -> AgentRole:
+    """An agent's role: ``agent`` or ``admin``.
+
+    Raises:
+        ValidationFailed: anything else.
+    """
+    return _required_enum(AgentRole, name, raw)
+
+
+def parse_console_language(raw: Any) -> Language | None:
+    """The console language an agent chose: ``zh``, ``en``, or ``null`` for the browser's.
+
+    Raises:
+        ValidationFailed: anything else.
+    """
+    if raw is None:
+        return None
+    value = _enum_value(Language, "console_language", raw)
+    if value is None:
+        raise ValidationFailed("console_language", "console_language must be zh, en or null")
+    return value
+
+
+def parse_shortcut(raw: Any) -> str:
+    """A canned reply's shortcut: 2-32 of a-z, 0-9 and '-'.
+
+    Raises:
+        ValidationFailed: anything else.
+    """
+    if not isinstance(raw, str) or not _SHORTCUT_RE.fullmatch(raw):
+        raise ValidationFailed(
+            "shortcut", f"shortcut must be 2-{SHORTCUT_MAX} characters of a-z, 0-9 and '-'"
+        )
+    return raw
+
+
+@dataclass(frozen=True)
+class CannedReplyDraft:
+    """A validated canned reply, as an admin or an import file gives it."""
+
+    shortcut: str
+    language: Language
+    title: str
+    text: str
+
+
+def parse_canned_reply(payload: Mapping[str, Any]) -> CannedReplyDraft:
+    """Validate a canned reply: ``shortcut``, ``language``, ``title`` (1-120), ``text`` (1-4000).
+
+    Texts lose control characters and any secret, as every text the service stores.
+
+    Raises:
+        ValidationFailed: the first missing or malformed field.
+    """
+    clean = _Cleaner()
+    shortcut = parse_shortcut(payload.get("shortcut"))
+    language = _required_enum(Language, "language", payload.get("language"))
+    title = clean.required(payload, "title", max_len=CANNED_TITLE_MAX)
+    text = clean.required(payload, "text", max_len=CANNED_TEXT_MAX)
+    return CannedReplyDraft(shortcut, language, title, text)
+
+
+def parse_note_text(raw: Any) -> str:
+    """An agent's note: 1-4000 characters, control characters and secrets removed.
+
+    Raises:
+        ValidationFailed: missing, empty or too long.
+    """
+    return _Cleaner().required({"text": raw}, "text", max_len=NOTE_MAX)

@@ -70,11 +70,16 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 
 $BIN/python -m handoff_service db upgrade >"$STATE/logs/handoff.log" 2>&1
-# A demo agent, created once; its token is printed below.
+# A demo agent, created once (an admin, so the console shows every feature); its token is
+# printed below.
 if [ ! -s "$STATE/demo_agent_token" ]; then
-  $BIN/python -m handoff_service agent add demo 2>>"$STATE/logs/handoff.log" | tail -n 1 \
-    > "$STATE/demo_agent_token"
+  $BIN/python -m handoff_service agent add demo --role admin 2>>"$STATE/logs/handoff.log" \
+    | tail -n 1 > "$STATE/demo_agent_token"
 fi
+# The default canned replies: adds the missing ones, never overwrites an edited one.
+$BIN/python -m handoff_service canned import handoff_service/canned_replies.yml \
+  >>"$STATE/logs/handoff.log" 2>&1 \
+  || echo "warning: the default canned replies were not imported, see $STATE/logs/handoff.log" >&2
 : >"$STATE/logs/actions.log"
 : >"$STATE/logs/rasa.log"
 

@@ -83,9 +83,13 @@ $BIN/python -m handoff_service db upgrade >>"$STATE/logs/migrate.log" 2>&1 \
 $BIN/python -m addons.tracker_store >>"$STATE/logs/migrate.log" 2>&1 \
   || { echo "error: the tracker tables could not be made, see $STATE/logs/migrate.log" >&2; exit 1; }
 if [ ! -s "$STATE/demo_agent_token" ]; then
-  $BIN/python -m handoff_service agent add demo 2>>"$STATE/logs/migrate.log" | tail -n 1 \
-    > "$STATE/demo_agent_token"
+  $BIN/python -m handoff_service agent add demo --role admin 2>>"$STATE/logs/migrate.log" \
+    | tail -n 1 > "$STATE/demo_agent_token"
 fi
+# The default canned replies: adds the missing ones, never overwrites an edited one.
+$BIN/python -m handoff_service canned import handoff_service/canned_replies.yml \
+  >>"$STATE/logs/migrate.log" 2>&1 \
+  || echo "warning: the default canned replies were not imported, see $STATE/logs/migrate.log" >&2
 
 $BIN/python -m devtools.topology write --state-dir "$STATE" --replicas "$REPLICAS" \
   --public-port "$PUBLIC_PORT" --public-host "$HOST" \

@@ -2,8 +2,9 @@
 
 One module per job:
 
-- :mod:`.bot_routes`, :mod:`.agent_routes`, :mod:`.attachment_routes`, :mod:`.health`:
-  the routes, by caller (screenshots have their own module);
+- :mod:`.bot_routes`, :mod:`.agent_routes`, :mod:`.attachment_routes`, :mod:`.health`,
+  :mod:`.workspace_routes`: the routes, by caller (screenshots, and the agents'
+  workspace around tickets with the public queue estimate, have their own modules);
 - :mod:`.auth`: who is calling (bot token or agent token);
 - :mod:`.context`: a unit of work per request, the use cases, the clock;
 - :mod:`.body`, :mod:`.query`: reading JSON bodies and query arguments;
@@ -25,6 +26,7 @@ from handoff_service.api.bot_routes import add_bot_routes
 from handoff_service.api.cors import register_cors
 from handoff_service.api.error_handlers import register_error_handlers
 from handoff_service.api.health import add_health_route
+from handoff_service.api.workspace_routes import add_workspace_routes
 
 __all__ = ["make_blueprint", "register_cors", "register_error_handlers"]
 
@@ -36,4 +38,5 @@ def make_blueprint() -> Blueprint:
     add_bot_routes(bp)
     add_agent_routes(bp)
     add_attachment_routes(bp)
+    add_workspace_routes(bp)
     return bp

@@ -52,6 +52,8 @@ def caller(request: Request) -> Caller:
         raise
     if who.agent is not None:
         rate_limits(request.app).agent_call(who.agent.id)
+        # Who is online, for the queue estimate; written at most once a minute.
+        service(request).note_agent_seen(who.agent)
     return who
 
 
@@ -92,3 +94,26 @@ def require_agent(request: Request) -> Agent:
     if who.agent is None:
         raise Forbidden("this endpoint takes an agent token, not the bot token")
     return who.agent
+
+
+def require_admin(request: Request) -> Agent:
+    """The calling agent, who must be an admin.
+
+    Raises:
+        Unauthorized: no, unknown or revoked credentials.
+        Forbidden: the bot's token, or an agent who is not an admin.
+        RateLimited: the agent is over its allowance, or this address failed too often.
+    """
+    agent = require_agent(request)
+    if not agent.is_admin:
+        raise Forbidden("only an admin may do this")
+    return agent
+
+
+def count_anonymous_call(request: Request) -> None:
+    """Count a call to a public route against the client's address.
+
+    Raises:
+        RateLimited: this address called too often.
+    """
+    rate_limits(request.app).anonymous_call(client_address(request) or "unknown")

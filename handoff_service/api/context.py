@@ -1,4 +1,5 @@
-"""What a handler gets from its request: a unit of work, the use cases, the clock, quotas."""
+"""What a handler gets from its request: a unit of work, the use cases, the clock, quotas,
+and the relay of agents' activity to the chat."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from sanic import Request
 from sanic.response import HTTPResponse
 
+from handoff_service.activity import ActivitySink
 from handoff_service.config import SlaTargets
 from handoff_service.rate_limiting import rate_limits
 from handoff_service.services import HandoffService, TicketQuota
@@ -61,3 +63,8 @@ def sla_targets(request: Request) -> SlaTargets:
 def ticket_quota(request: Request) -> TicketQuota:
     """The app's allowance of new tickets per conversation."""
     return rate_limits(request.app).ticket
+
+
+def activity(request: Request) -> ActivitySink:
+    """Where the assignee's typing and seen marks go (the Rasa channel, best effort)."""
+    return request.app.ctx.activity  # type: ignore[no-any-return]

@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse
 from handoff_service.api.responses import error
 
 API_PREFIX = "/api/"
-CORS_ALLOW_METHODS = "GET, POST"
+CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 CORS_MAX_AGE_S = 600
 

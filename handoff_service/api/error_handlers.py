@@ -9,6 +9,8 @@ RateLimited            429   ``rate_limited`` (``Retry-After``)
 Forbidden              403   ``forbidden``
 TicketNotFound         404   ``not_found``, or its own code (``no_open_ticket``)
 TicketConflict         409   the conflict's own code
+RecordNotFound         404   ``not_found``
+Conflict               409   the conflict's own code
 NothingToUpdate        400   ``nothing_to_update``
 BadJson                400   ``bad_json``
 ImageRejected          422   ``image_refused`` (with ``kinds``); 415
@@ -31,10 +33,12 @@ from sqlalchemy.exc import OperationalError
 from handoff_service.api.body import BadJson
 from handoff_service.api.responses import error
 from handoff_service.errors import (
+    Conflict,
     Forbidden,
     ImageRejected,
     NothingToUpdate,
     RateLimited,
+    RecordNotFound,
     TicketConflict,
     TicketNotFound,
     Unauthorized,
@@ -79,6 +83,14 @@ def register_error_handlers(app: Sanic) -> None:
     @app.exception(TicketNotFound)
     async def not_found(_request: Request, exc: TicketNotFound) -> HTTPResponse:
         return error(404, exc.code, exc.detail)
+
+    @app.exception(RecordNotFound)
+    async def record_not_found(_request: Request, exc: RecordNotFound) -> HTTPResponse:
+        return error(404, "not_found", exc.detail)
+
+    @app.exception(Conflict)
+    async def clash(_request: Request, exc: Conflict) -> HTTPResponse:
+        return error(409, exc.code, exc.detail)
 
     @app.exception(NothingToUpdate)
     async def nothing_to_update(_request: Request, exc: NothingToUpdate) -> HTTPResponse:

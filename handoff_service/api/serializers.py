@@ -11,8 +11,15 @@ from enum import Enum
 from typing import Any
 
 from handoff_service.config import SlaTargets
-from handoff_service.models import Attachment, Message, Ticket
-from handoff_service.services import TicketChange, first_reply_due, waiting_seconds
+from handoff_service.models import Agent, Attachment, CannedReply, Message, Ticket, TicketNote
+from handoff_service.services import (
+    QueueEstimate,
+    TicketChange,
+    WorkspaceStats,
+    first_reply_due,
+    resolution_seconds,
+    waiting_seconds,
+)
 from handoff_service.times import format_time
 
 
@@ -59,6 +66,7 @@ def ticket_full(ticket: Ticket, now: datetime, sla: SlaTargets) -> dict[str, Any
         "escalation_reason": _value(ticket.escalation_reason),
         "summary": ticket.summary,
         "resolved_at": format_time(ticket.resolved_at),
+        "resolution_seconds": resolution_seconds(ticket),
         "closed_at": format_time(ticket.closed_at),
         "csat": ticket.csat,
         "app_user_id": ticket.app_user_id,
@@ -120,4 +128,70 @@ def change_json(change: TicketChange) -> dict[str, Any]:
         "category": change.category,
         "language": change.language,
         "updated_at": format_time(change.updated_at),
+    }
+
+
+def agent_json(agent: Agent) -> dict[str, Any]:
+    """An agent as the agents' list shows it (never a token or its hash)."""
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "role": _value(agent.role),
+        "active": bool(agent.active),
+        "created_at": format_time(agent.created_at),
+        "last_seen_at": format_time(agent.last_seen_at),
+    }
+
+
+def me_json(agent: Agent) -> dict[str, Any]:
+    """The calling agent: who they are, what they may do, their console's language."""
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "role": _value(agent.role),
+        "console_language": _value(agent.console_language),
+    }
+
+
+def note_json(note: TicketNote) -> dict[str, Any]:
+    """An agent's note on a ticket."""
+    return {
+        "id": note.id,
+        "author": note.author_name,
+        "text": note.text,
+        "created_at": format_time(note.created_at),
+    }
+
+
+def canned_reply_json(reply: CannedReply) -> dict[str, Any]:
+    """A canned reply."""
+    return {
+        "id": reply.id,
+        "shortcut": reply.shortcut,
+        "language": _value(reply.language),
+        "title": reply.title,
+        "text": reply.text,
+        "updated_at": format_time(reply.updated_at),
+        "updated_by": reply.updated_by,
+    }
+
+
+def stats_json(stats: WorkspaceStats) -> dict[str, Any]:
+    """The admins' overview of the queue."""
+    return {
+        "by_status": stats.by_status,
+        "by_priority": stats.by_priority,
+        "by_language": stats.by_language,
+        "breached": stats.breached,
+        "at_risk": stats.at_risk,
+        "waiting": stats.waiting,
+        "agents_online": stats.agents_online,
+    }
+
+
+def queue_json(estimate: QueueEstimate) -> dict[str, Any]:
+    """What the chat widget may tell anyone: the expected wait and how many agents are on."""
+    return {
+        "expected_wait_minutes": estimate.expected_wait_minutes,
+        "agents_online": estimate.agents_online,
     }

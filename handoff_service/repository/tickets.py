@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import SmallInteger, and_, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    SmallInteger,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from handoff_service.models import (
@@ -17,6 +28,7 @@ from handoff_service.models import (
     Priority,
     Ticket,
     TicketStatus,
+    TicketTag,
     UTCDateTime,
 )
 
@@ -38,6 +50,7 @@ class TicketFilters:
     category: Category | None = None
     priority: Priority | None = None
     language: Language | None = None
+    tag: str | None = None
 
 
 def queue_key(ticket: Ticket) -> QueueKey:
@@ -110,6 +123,10 @@ def list_tickets(
         stmt = stmt.where(Ticket.priority_rank == filters.priority.rank)
     if filters.language is not None:
         stmt = stmt.where(Ticket.language == filters.language)
+    if filters.tag is not None:
+        stmt = stmt.where(
+            exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == filters.tag)
+        )
     if after is not None:
         # A row-value comparison, typed per column, is one index range
         # condition on both SQLite and PostgreSQL.
@@ -189,3 +206,120 @@ def _update_where(
         if ticket is not None:
             session.refresh(ticket)
     return matched
+
+
+def related_tickets(session: Session, ticket: Ticket, limit: int) -> list[Ticket]:
+    """Other tickets of the same user, newest first.
+
+    The same user: the same app user id, the same contact e-mail or the same
+    conversation (each only when the ticket has one; all three are indexed).
+    """
+    same = [Ticket.conversation_id == ticket.conversation_id]
+    if ticket.app_user_id:
+        same.append(Ticket.app_user_id == ticket.app_user_id)
+    if ticket.contact_email:
+        same.append(Ticket.contact_email == ticket.contact_email)
+    stmt = (
+        select(Ticket)
+        .where(or_(*same), Ticket.id != ticket.id)
+        .options(joinedload(Ticket.assignee))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern (escape character ``\\``) matching what starts with ``text`` as written."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def search_tickets(
+    session: Session, query: str, ticket_id: int | None, tag: str | None, limit: int
+) -> list[Ticket]:
+    """Tickets that ``query`` names, newest first.
+
+    Matches the ticket ``ticket_id`` (its reference), a transaction hash or
+    wallet address it starts (case-insensitive), a contact e-mail equal to it
+    (case-insensitive), a conversation id equal to it, and the tag ``tag``.
+    The query is a bound parameter and its ``%`` and ``_`` are escaped: they
+    match themselves.
+    """
+    lowered = query.lower()
+    prefix = like_prefix(lowered)
+    matches: list[Any] = [
+        func.lower(Ticket.tx_hash).like(prefix, escape="\\"),
+        func.lower(Ticket.wallet_address).like(prefix, escape="\\"),
+        func.lower(Ticket.contact_email) == lowered,
+        Ticket.conversation_id == query,
+    ]
+    if ticket_id is not None:
+        matches.append(Ticket.id == ticket_id)
+    if tag is not None:
+        matches.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag))
+    stmt = (
+        select(Ticket)
+        .where(or_(*matches))
+        .options(joinedload(Ticket.assignee))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def count_by(session: Session, column: Any, active_only: bool) -> dict[Any, int]:
+    """``{value: number of tickets}`` of ``column``, of open and assigned tickets if asked."""
+    stmt = select(column, func.count()).group_by(column)
+    if active_only:
+        stmt = stmt.where(Ticket.status.in_(ACTIVE_STATUSES))
+    return {value: int(n) for value, n in session.execute(stmt).all()}
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """Open and assigned tickets still waiting for their first agent reply."""
+
+    breached: int
+    at_risk: int
+    waiting_open: int
+
+
+def count_unanswered(
+    session: Session, deadlines: Mapping[int, tuple[datetime, datetime]]
+) -> Unanswered:
+    """Count the active tickets without a first reply, by where they stand against their target.
+
+    ``deadlines`` maps each priority rank to ``(due_before, risky_before)``: a
+    ticket created before the first is overdue, one created before the second
+    is due soon. ``waiting_open`` counts the unanswered ones nobody has claimed.
+    """
+    breached = [
+        and_(Ticket.priority_rank == rank, Ticket.created_at < due)
+        for rank, (due, _risky) in deadlines.items()
+    ]
+    risky = [
+        and_(Ticket.priority_rank == rank, Ticket.created_at >= due, Ticket.created_at < soon)
+        for rank, (due, soon) in deadlines.items()
+    ]
+    stmt = select(
+        func.count(case((or_(*breached), 1))),
+        func.count(case((or_(*risky), 1))),
+        func.count(case((Ticket.status == TicketStatus.OPEN, 1))),
+    ).where(Ticket.status.in_(ACTIVE_STATUSES), Ticket.first_agent_reply_at.is_(None))
+    row = session.execute(stmt).one()
+    return Unanswered(int(row[0]), int(row[1]), int(row[2]))
+
+
+def recent_first_reply_seconds(session: Session, since: datetime, limit: int) -> list[float]:
+    """Seconds to the first agent reply of up to ``limit`` tickets answered since ``since``."""
+    stmt = (
+        select(Ticket.created_at, Ticket.first_agent_reply_at)
+        .where(Ticket.first_agent_reply_at >= since)
+        .order_by(Ticket.first_agent_reply_at.desc())
+        .limit(limit)
+    )
+    return [
+        max(0.0, (answered - created).total_seconds())
+        for created, answered in session.execute(stmt).all()
+    ]

@@ -7,7 +7,9 @@ grouped by caller, one module each:
 
 - :mod:`.bot_tickets`: the bot opens tickets and relays its conversation;
 - :mod:`.agent_work`: agents read the queue and claim, answer, resolve, close;
-- :mod:`.agents`: agent administration (the CLI) and token checks (the API);
+- :mod:`.agents`: agent administration (the CLI and admins), token checks (the API);
+- :mod:`.workspace`: notes, tags, hand-overs, search, what was seen, the overview;
+- :mod:`.canned`: canned replies (admins and the CLI);
 - :mod:`.attachments`: screenshots uploaded by users and agents, and their expiry;
 - :mod:`.base`: what they share (session, clock, audit, chat events);
 - :mod:`.rules`: transitions, priorities, the SLA clock.
@@ -29,25 +31,30 @@ from handoff_service.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from handoff_service.services.agent_work import AgentWork, TicketChange, TicketPage
+from handoff_service.services.agent_work import TicketChange, TicketPage
 from handoff_service.services.agents import AgentAdministration, hash_token
 from handoff_service.services.attachments import Attachments
 from handoff_service.services.bot_tickets import BotTickets, TicketQuota
+from handoff_service.services.canned import CannedReplies, ImportResult
 from handoff_service.services.rules import (
     TRANSITIONS,
     can_transition,
     ensure_transition,
     first_reply_due,
     priority_for,
+    resolution_seconds,
     waiting_seconds,
 )
+from handoff_service.services.workspace import QueueEstimate, Workspace, WorkspaceStats
 
 __all__ = [
     "TRANSITIONS",
     "Forbidden",
     "HandoffError",
     "HandoffService",
+    "ImportResult",
     "NothingToUpdate",
+    "QueueEstimate",
     "RateLimited",
     "TicketChange",
     "TicketConflict",
@@ -56,14 +63,16 @@ __all__ = [
     "TicketQuota",
     "Unauthorized",
     "ValidationFailed",
+    "WorkspaceStats",
     "can_transition",
     "ensure_transition",
     "first_reply_due",
     "hash_token",
     "priority_for",
+    "resolution_seconds",
     "waiting_seconds",
 ]
 
 
-class HandoffService(BotTickets, AgentWork, AgentAdministration, Attachments):
+class HandoffService(BotTickets, Workspace, AgentAdministration, Attachments, CannedReplies):
     """Every use case on one session: ``HandoffService(session, clock)``."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from handoff_service import events
 from handoff_service import repository as repo
 from handoff_service.cursors import decode_cursor, encode_cursor
@@ -30,7 +32,7 @@ from handoff_service.services import system_lines
 from handoff_service.services.attachments import IMAGE_REPLY_TEXT, agent_reply_attachment
 from handoff_service.services.base import ServiceBase
 from handoff_service.services.rules import ensure_transition
-from handoff_service.validation import parse_message_text
+from handoff_service.validation import IDEMPOTENCY_KEY_MAX, parse_message_text, parse_short_id
 
 EVENTS_PAGE = 100
 
@@ -158,19 +160,41 @@ class AgentWork(ServiceBase):
     def add_agent_message(
         self, ref: str, agent: Agent, text: Any, attachment_id: Any = None
     ) -> Message:
+        """Store the assignee's reply (see :meth:`reply_once`, without a key)."""
+        return self.reply_once(ref, agent, text, attachment_id)[0]
+
+    def reply_once(
+        self, ref: str, agent: Agent, text: Any, attachment_id: Any = None,
+        idempotency_key: Any = None,
+    ) -> tuple[Message, bool]:
         """Store the assignee's reply; the first one stops the SLA clock.
 
         With ``attachment_id`` (an image the agent uploaded to this ticket and
         has not sent yet) the reply carries that image, and its text may be empty.
+        With ``idempotency_key`` (the console's Idempotency-Key), a reply sent again
+        after a lost answer is the one stored the first time. Returns the message
+        and whether it is new.
 
         Raises:
-            ValidationFailed: empty or too long text, or an attachment that is not the agent's.
+            ValidationFailed: empty or too long text, a malformed key, or an attachment
+                that is not the agent's.
             TicketNotFound: no such ticket.
             TicketConflict: the caller is not the assignee, or the ticket is not assigned.
         """
+        key = parse_short_id("Idempotency-Key", idempotency_key, IDEMPOTENCY_KEY_MAX - 6)
+        external_id = f"agent:{key}" if key else None
         if attachment_id is not None and (text is None or text == ""):
             text = IMAGE_REPLY_TEXT
         clean_text, redacted = parse_message_text(text)
+        ticket = self._ticket(ref)
+        if external_id is not None:
+            earlier = repo.get_ticket_message_by_external_id(
+                self.session, ticket.id, external_id
+            )
+            if earlier is not None:
+                # Checked before the assignee: the first copy may have been the last act
+                # of an assignment that has ended since.
+                return earlier, False
         ticket = self._assigned_to(ref, agent)
         attachment = (
             agent_reply_attachment(self.session, ticket, agent, attachment_id)
@@ -178,16 +202,29 @@ class AgentWork(ServiceBase):
             else None
         )
         now = self.clock()
-        message = repo.add_message(
-            self.session,
-            Message(
-                ticket_id=ticket.id,
-                author=Author.AGENT,
-                author_name=agent.name,
-                text=clean_text,
-                created_at=now,
-            ),
-        )
+        try:
+            message = repo.add_message(
+                self.session,
+                Message(
+                    ticket_id=ticket.id,
+                    author=Author.AGENT,
+                    author_name=agent.name,
+                    text=clean_text,
+                    created_at=now,
+                    external_id=external_id,
+                ),
+            )
+        except IntegrityError:
+            # Two copies at once (a retry racing the first on another replica).
+            self.session.rollback()
+            earlier = (
+                repo.get_ticket_message_by_external_id(self.session, ticket.id, external_id)
+                if external_id
+                else None
+            )
+            if earlier is None:
+                raise
+            return earlier, False
         if attachment is not None:
             attachment.message_id = message.id
         ticket.updated_at = now
@@ -203,7 +240,7 @@ class AgentWork(ServiceBase):
             )
         self._emit(ticket, events.agent_message(message.id))
         self.session.commit()
-        return message
+        return message, True
 
     def resolve(self, ref: str, agent: Agent) -> Ticket:
         """Mark the ticket resolved (assignee only); the bot takes the chat back.

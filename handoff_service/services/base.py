@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from handoff_service import events
 from handoff_service import repository as repo
-from handoff_service.errors import TicketNotFound
-from handoff_service.models import Ticket, ticket_id_from_ref, utc_now
+from handoff_service.errors import Forbidden, TicketNotFound
+from handoff_service.models import Agent, Ticket, ticket_id_from_ref, utc_now
 from handoff_service.services import system_lines
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,16 @@ SYSTEM_ACTOR = "system"
 def log_action(ticket: Ticket | None, action: str, actor: str) -> None:
     """The log line of every audited action; never any field the user wrote."""
     logger.info("ticket %s: %s by %s", ticket.ref if ticket is not None else "-", action, actor)
+
+
+def ensure_admin(actor: Agent, what: str = "do this") -> None:
+    """Go on only for an admin.
+
+    Raises:
+        Forbidden: ``actor`` is a plain agent.
+    """
+    if not actor.is_admin:
+        raise Forbidden(f"only an admin may {what}")
 
 
 class ServiceBase:

@@ -9,10 +9,13 @@ from handoff_service.errors import TicketConflict
 from handoff_service.models import Category, EscalationReason, Priority, Ticket, TicketStatus
 
 # The only place that says which status may follow which. assigned -> assigned
-# is a repeated claim, allowed for the same agent only (checked in ``claim``).
+# is a repeated claim, allowed for the same agent only (checked in ``claim``),
+# or a transfer to another agent; assigned -> open puts it back in the queue.
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.OPEN: frozenset({TicketStatus.ASSIGNED}),
-    TicketStatus.ASSIGNED: frozenset({TicketStatus.ASSIGNED, TicketStatus.RESOLVED}),
+    TicketStatus.ASSIGNED: frozenset(
+        {TicketStatus.ASSIGNED, TicketStatus.OPEN, TicketStatus.RESOLVED}
+    ),
     TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED}),
     TicketStatus.CLOSED: frozenset(),
 }
@@ -55,3 +58,10 @@ def first_reply_due(ticket: Ticket, targets: SlaTargets) -> datetime:
     """When the first agent reply is due: creation plus the target of the ticket's priority."""
     priority = Priority(ticket.priority).value
     return ticket.created_at + timedelta(minutes=targets.minutes(priority))  # type: ignore[no-any-return]
+
+
+def resolution_seconds(ticket: Ticket) -> int | None:
+    """Seconds from creation to resolution; ``None`` while the ticket is not resolved."""
+    if ticket.resolved_at is None:
+        return None
+    return max(0, int((ticket.resolved_at - ticket.created_at).total_seconds()))

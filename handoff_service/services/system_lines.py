@@ -2,7 +2,8 @@
 
 An agent reading the transcript sees when the ticket was submitted and why,
 who claimed it, when the first reply came, which details the bot added
-later, who resolved it and how the user rated it. The lines are in English,
+later, who handed it back to the queue or on to another agent, who resolved
+it and how the user rated it. The lines are in English,
 like the rest of the console, whatever language the chat is in.
 
 Why rows of the transcript, written in the unit of work of the change they
@@ -42,6 +43,19 @@ def submitted(reason: str, priority: str) -> str:
 def claimed(agent: str) -> str:
     """An agent took the ticket."""
     return f"Claimed by {agent}"
+
+
+def unassigned(actor: str, previous: str | None) -> str:
+    """The ticket went back to the queue (the user is not told)."""
+    if previous is None or previous == actor:
+        return f"Returned to the queue by {actor}"
+    return f"Returned to the queue by {actor} (was with {previous})"
+
+
+def transferred(previous: str | None, target: str, actor: str) -> str:
+    """The ticket moved to another agent (the user is not told)."""
+    line = f"Transferred from {previous} to {target}" if previous else f"Assigned to {target}"
+    return line if actor in (previous, target) else f"{line} by {actor}"
 
 
 def first_reply(agent: str, waited: timedelta) -> str:

@@ -18,7 +18,16 @@ from handoff_service.config import Settings
 from handoff_service.db import make_engine, make_session_factory, upgrade
 from handoff_service.models import Agent, Base
 from handoff_service.services import HandoffService
-from tests.handoff.helpers import Api, FakeClock, FakeNotifier, empty_postgres_schema, start_api
+from tests.handoff.helpers import (
+    Api,
+    FakeActivity,
+    FakeClock,
+    FakeNotifier,
+    Workspace,
+    empty_postgres_schema,
+    start_api,
+    start_workspace,
+)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -147,3 +156,16 @@ def smtp_server() -> Iterator[SmtpSink]:
     yield sink
     sink.stop()
 
+
+
+# ---------------------------------------------------------------- the agents' workspace
+
+
+@pytest.fixture
+def workspace(database_url: str) -> Iterator[Workspace]:
+    """The service on SQLite and on PostgreSQL: alice, bob, admin root, recorded activity."""
+    notifier, activity = FakeNotifier(), FakeActivity()
+    server, agents = start_workspace(database_url, notifier, activity)
+    with requests.Session() as http:
+        yield Workspace(server, agents, http, notifier, activity)
+    server.stop()

@@ -272,3 +272,55 @@ def start_api(
         service = HandoffService(session)
         agents = {name: service.add_agent(name)[1] for name in ("alice", "bob")}
     return LiveServer(app).start(), agents
+
+
+class FakeActivity:
+    """Records the agent activity (typing, seen) the service relays to the chat."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self._changed = threading.Condition()
+
+    def send(self, body: Any) -> None:
+        with self._changed:
+            self.sent.append(dict(body))
+            self._changed.notify_all()
+
+    def kinds(self) -> list[str]:
+        """The kinds relayed so far, in order."""
+        with self._changed:
+            return [str(body["kind"]) for body in self.sent]
+
+
+@dataclass
+class Workspace(Api):
+    """A running service with agents alice and bob, admin root, and the relayed activity."""
+
+    activity: FakeActivity = field(default_factory=FakeActivity)
+
+    def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
+        """A request with admin root's token."""
+        return self.agent("root", method, path, **kw)
+
+
+def start_workspace(
+    database_url: str, notifier: FakeNotifier, activity: FakeActivity, **kw: Any
+) -> tuple[LiveServer, dict[str, str]]:
+    """Serve the app on ``database_url`` (migrated): agents alice and bob, admin root; tokens.
+
+    ``kw`` are :func:`handoff_service.app.create_app`'s keyword arguments
+    (``clock``, ``mail_sender``) and settings.
+    """
+    app_options = {key: kw.pop(key) for key in ("clock", "mail_sender") if key in kw}
+    app = create_app(
+        Settings(database_url=database_url, bot_token=BOT_TOKEN, **kw),
+        notifier,
+        activity=activity,
+        **app_options,
+    )
+    upgrade(app.ctx.engine)
+    with app.ctx.sessions() as session:
+        service = HandoffService(session)
+        agents = {name: service.add_agent(name)[1] for name in ("alice", "bob")}
+        agents["root"] = service.add_agent("root", "admin")[1]
+    return LiveServer(app).start(), agents

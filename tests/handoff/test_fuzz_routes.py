@@ -108,12 +108,27 @@ PAGE_FILES = [
 
 
 def _seed(app: Any) -> tuple[list[str], dict[str, list[str]]]:
-    """Agents and tickets in every state, so valid ids reach the deep code paths."""
+    """Agents and tickets in every state, so valid ids reach the deep code paths.
+
+    Alice is an admin, so the admin routes reach their deep code too; the
+    agents the agent routes may disable or give new tokens to are two spares
+    (the first ids, which hostile numbers hit most), never alice or bob.
+    """
     valid: dict[str, list[str]] = {"ref": [], "conversation_id": [], "message_id": []}
     with app.ctx.sessions() as session:
         service = HandoffService(session)
-        alice, alice_token = service.add_agent("alice")
+        spares = [service.add_agent(name)[0] for name in ("carol", "dave")]
+        valid["agent_id"] = [str(agent.id) for agent in spares]
+        alice, alice_token = service.add_agent("alice", "admin")
         _bob, bob_token = service.add_agent("bob")
+        canned = [
+            service.add_canned_reply(
+                alice,
+                {"shortcut": f"fz-{index}", "language": "en", "title": "t", "text": "hello"},
+            )
+            for index in range(3)
+        ]
+        valid["reply_id"] = [str(reply.id) for reply in canned]
         for conversation in ("fz-open", "fz-assigned", "fz-resolved"):
             ticket, _ = service.create_ticket(ticket_payload(conversation_id=conversation), None)
             service.add_user_message_for_conversation(conversation, "hello", f"{conversation}-m")
@@ -324,8 +339,20 @@ TEXT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 }
 BOT_LINE_FIELDS: dict[str, st.SearchStrategy[Any]] = {"text": any_text, "message_id": any_text}
 SCORE_FIELDS: dict[str, st.SearchStrategy[Any]] = {"score": numbers}
+TAG_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "tags": st.one_of(st.lists(any_text, max_size=12), anything)
+}
+TRANSFER_FIELDS: dict[str, st.SearchStrategy[Any]] = {"agent": any_text}
+ME_FIELDS: dict[str, st.SearchStrategy[Any]] = {"console_language": any_text}
+NEW_AGENT_FIELDS: dict[str, st.SearchStrategy[Any]] = {"name": any_text, "role": any_text}
+CANNED_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "shortcut": any_text,
+    "language": any_text,
+    "title": any_text,
+    "text": any_text,
+}
 # Methods whose requests carry a body.
-BODY_METHODS = ("POST", "PATCH")
+BODY_METHODS = ("POST", "PATCH", "PUT")
 
 
 def _expected_body(route: RouteCase) -> tuple[dict[str, Any], dict[str, st.SearchStrategy[Any]]]:
@@ -338,6 +365,17 @@ def _expected_body(route: RouteCase) -> tuple[dict[str, Any], dict[str, st.Searc
         return {"amount": "500 USDT", "tx_hash": "0x" + "ab" * 32}, DETAIL_FIELDS
     if route.template.endswith("/bot-messages"):
         return {"text": "Never share your recovery phrase.", "message_id": "b-1"}, BOT_LINE_FIELDS
+    if route.template.endswith("/tags"):
+        return {"tags": ["vip", "lost-funds", "提币"]}, TAG_FIELDS
+    if route.template.endswith("/transfer"):
+        return {"agent": "bob"}, TRANSFER_FIELDS
+    if route.template == "/api/me":
+        return {"console_language": "zh"}, ME_FIELDS
+    if route.template == "/api/agents":
+        return {"name": "fz-new", "role": "agent"}, NEW_AGENT_FIELDS
+    if route.template.startswith("/api/canned-replies"):
+        body = {"shortcut": "fz-new", "language": "zh", "title": "标题", "text": "内容"}
+        return body, CANNED_FIELDS
     return {"text": "hello", "external_id": "m-1", "expecting_tx_hash": True}, TEXT_FIELDS
 
 
@@ -378,7 +416,18 @@ def _quoted(text: str) -> str:
     return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 
-QUERY_NAMES = ["after", "cursor", "after_id", "limit", "status", "category", "priority", "language"]
+QUERY_NAMES = [
+    "after",
+    "cursor",
+    "after_id",
+    "limit",
+    "status",
+    "category",
+    "priority",
+    "language",
+    "tag",
+    "q",
+]
 
 
 # ---------------------------------------------------------------- one request

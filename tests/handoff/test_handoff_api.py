@@ -79,7 +79,8 @@ def test_tokens_of_the_wrong_kind_are_403(api: Api) -> None:
 
 
 def test_me(api: Api) -> None:
-    assert api.agent("bob", "GET", "/api/me").json() == {"name": "bob"}
+    me = api.agent("bob", "GET", "/api/me").json()
+    assert (me["name"], me["role"], me["console_language"]) == ("bob", "agent", None)
 
 
 # ---------------------------------------------------------------- creating tickets

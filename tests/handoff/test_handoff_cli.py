@@ -128,7 +128,7 @@ def served(workdir: Path) -> Iterator[tuple[str, str]]:
 def test_served_app_end_to_end(served: tuple[str, str], workdir: Path) -> None:
     base, token = served
     agent = {"Authorization": f"Bearer {token}"}
-    assert requests.get(base + "/api/me", headers=agent, timeout=5).json() == {"name": "alice"}
+    assert requests.get(base + "/api/me", headers=agent, timeout=5).json()["name"] == "alice"
     wrong = requests.get(base + "/api/me", headers={"Authorization": "Bearer x"}, timeout=5)
     assert wrong.status_code == 401
 

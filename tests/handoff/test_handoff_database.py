@@ -408,7 +408,7 @@ def test_the_app_user_id_migration_goes_up_and_down_keeping_every_row(database_u
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("UPDATE tickets SET csat = 9"))
 
-        assert upgrade(engine) == head_revision() == "0006_attachments"
+        assert upgrade(engine) == head_revision() == "0007_workspace"
     finally:
         engine.dispose()
 
@@ -420,7 +420,7 @@ def test_the_durable_notification_migration_goes_up_and_down(database_url: str) 
             command.upgrade(alembic_config(conn), "0003_app_user_id")
         with engine.begin() as conn:
             conn.execute(_OLD_SCHEMA_TICKET, {"status": "open"})
-        assert upgrade(engine) == "0006_attachments"
+        assert upgrade(engine) == head_revision()
         assert {"seen_at", "emailed_at"} <= _columns(engine, "messages")
         with migration_connection(engine) as conn:
             command.downgrade(alembic_config(conn), "0003_app_user_id")
@@ -428,7 +428,7 @@ def test_the_durable_notification_migration_goes_up_and_down(database_url: str) 
         assert "chat_notifications" not in inspect(engine).get_table_names()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM tickets")).scalar_one() == 1
-        assert upgrade(engine) == "0006_attachments"
+        assert upgrade(engine) == head_revision()
     finally:
         engine.dispose()
 
@@ -442,7 +442,7 @@ def test_the_amount_migration_goes_up_and_down_keeping_every_row(database_url: s
         with engine.begin() as conn:
             conn.execute(_OLD_SCHEMA_TICKET, {"status": "open"})
 
-        assert upgrade(engine) == "0006_attachments"
+        assert upgrade(engine) == head_revision()
         assert "amount" in _columns(engine, "tickets")
         with make_session_factory(engine)() as session:
             service = HandoffService(session)
@@ -482,6 +482,6 @@ def test_the_amount_migration_goes_up_and_down_keeping_every_row(database_url: s
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("UPDATE tickets SET csat = 9"))
 
-        assert upgrade(engine) == head_revision() == "0006_attachments"
+        assert upgrade(engine) == head_revision() == "0007_workspace"
     finally:
         engine.dispose()

@@ -49,6 +49,7 @@ S = TicketStatus
 ALLOWED = {
     (S.OPEN, S.ASSIGNED),
     (S.ASSIGNED, S.ASSIGNED),
+    (S.ASSIGNED, S.OPEN),
     (S.ASSIGNED, S.RESOLVED),
     (S.RESOLVED, S.CLOSED),
 }

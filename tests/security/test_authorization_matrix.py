@@ -2,8 +2,10 @@
 
 A route's row says which credential it takes; the test calls it with each kind
 and requires: the right one gets past authentication (no 401/403), another
-valid kind gets 403, anything else 401. A route added to the service without a
-row here fails the coverage test, so the matrix cannot fall behind.
+valid kind gets 403, anything else 401. An admin is an agent too: an admin's
+token passes on agents' routes, an agent's gets 403 on admins' routes. A
+route added to the service without a row here fails the coverage test, so the
+matrix cannot fall behind.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from handoff_service.config import Settings
 
 pytestmark = pytest.mark.integration
 
-PUBLIC, BOT, AGENT = "public", "bot", "agent"
+PUBLIC, BOT, AGENT, ADMIN = "public", "bot", "agent", "admin"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,29 @@ SERVICE_ROUTES = (
     Route("POST", "api/tickets/<ref:str>/resolve", "/api/tickets/T-999999/resolve", AGENT),
     Route("POST", "api/tickets/<ref:str>/close", "/api/tickets/T-999999/close", AGENT),
     Route("GET", "api/me", "/api/me", AGENT),
+    Route("PATCH", "api/me", "/api/me", AGENT),
     Route("GET", "api/events", "/api/events", AGENT),
+    Route("GET", "api/agents", "/api/agents", AGENT),
+    Route("POST", "api/agents", "/api/agents", ADMIN),
+    Route("POST", "api/agents/<agent_id:str>/disable", "/api/agents/999999/disable", ADMIN),
+    Route("POST", "api/agents/<agent_id:str>/enable", "/api/agents/999999/enable", ADMIN),
+    # Any agent may replace their own token; the service refuses another's to non-admins.
+    Route("POST", "api/agents/<agent_id:str>/rotate", "/api/agents/999999/rotate", AGENT),
+    Route("GET", "api/tickets/<ref:str>/notes", "/api/tickets/T-999999/notes", AGENT),
+    Route("POST", "api/tickets/<ref:str>/notes", "/api/tickets/T-999999/notes", AGENT),
+    Route("PUT", "api/tickets/<ref:str>/tags", "/api/tickets/T-999999/tags", AGENT),
+    Route("GET", "api/tags", "/api/tags", AGENT),
+    Route("POST", "api/tickets/<ref:str>/unassign", "/api/tickets/T-999999/unassign", AGENT),
+    Route("POST", "api/tickets/<ref:str>/transfer", "/api/tickets/T-999999/transfer", AGENT),
+    Route("POST", "api/tickets/<ref:str>/typing", "/api/tickets/T-999999/typing", AGENT),
+    Route("GET", "api/search", "/api/search?q=T-999999", AGENT),
+    Route("GET", "api/canned-replies", "/api/canned-replies", AGENT),
+    Route("POST", "api/canned-replies", "/api/canned-replies", ADMIN),
+    Route("PUT", "api/canned-replies/<reply_id:str>", "/api/canned-replies/999999", ADMIN),
+    Route("DELETE", "api/canned-replies/<reply_id:str>", "/api/canned-replies/999999", ADMIN),
+    Route("GET", "api/config", "/api/config", AGENT),
+    Route("GET", "api/stats", "/api/stats", ADMIN),
+    Route("GET", "api/public/queue", "/api/public/queue", PUBLIC),
     Route("GET", "console", "/console", PUBLIC),
     Route("GET", "console/", "/console/", PUBLIC),
     Route("GET", "console/config.js", "/console/config.js", PUBLIC),
@@ -106,6 +130,7 @@ def credentials(handoff_stack: Stack) -> Iterator[dict[str, dict[str, str]]]:
     """Authorization headers of every kind: valid ones and the ways to get it wrong."""
     assert handoff_stack.handoff_bot_token
     agent = handoff_stack.add_agent(f"matrix-{uuid.uuid4().hex[:6]}")
+    admin = handoff_stack.add_agent(f"matrix-admin-{uuid.uuid4().hex[:6]}", role=ADMIN)
     retired_name = f"retired-{uuid.uuid4().hex[:6]}"
     retired = handoff_stack.add_agent(retired_name)
     handoff_stack.run_handoff_cli("agent", "deactivate", retired_name)
@@ -121,15 +146,16 @@ def credentials(handoff_stack: Stack) -> Iterator[dict[str, dict[str, str]]]:
         "deactivated agent": {"Authorization": f"Bearer {retired}"},
         BOT: {"Authorization": f"Bearer {handoff_stack.handoff_bot_token}"},
         AGENT: {"Authorization": f"Bearer {agent}"},
+        ADMIN: {"Authorization": f"Bearer {admin}"},
     }
 
 
 def _expected(route: Route, kind: str) -> str:
     if route.who == PUBLIC:
         return "pass"
-    if kind == route.who:
+    if kind == route.who or (route.who == AGENT and kind == ADMIN):
         return "pass"
-    return "forbidden" if kind in (BOT, AGENT) else "unauthenticated"
+    return "forbidden" if kind in (BOT, AGENT, ADMIN) else "unauthenticated"
 
 
 def test_the_matrix_covers_every_route_of_the_service(tmp_path: Path) -> None:
@@ -150,7 +176,7 @@ def test_every_service_route_takes_exactly_its_credential(
     for kind, headers in credentials.items():
         response = requests.request(
             route.method, f"{handoff_stack.handoff_url}{route.path}", headers=headers,
-            json={} if route.method in ("POST", "PATCH") else None, timeout=10,
+            json={} if route.method in ("POST", "PATCH", "PUT") else None, timeout=10,
             allow_redirects=False,
         )
         expected = _expected(route, kind)
