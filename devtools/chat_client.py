@@ -91,6 +91,8 @@ class SocketChatUser:
         self.transport = transport
         self.last_ack: Any = None
         self.received: list[Received] = []
+        # ``agent_activity`` events (the agent typing, the user's lines seen), in order.
+        self.activity: list[dict[str, Any]] = []
         self._changed = threading.Condition()
         self._confirmed = threading.Event()
         self._client: socketio.Client | None = None
@@ -106,6 +108,7 @@ class SocketChatUser:
         client = socketio.Client(reconnection=False, engineio_logger=quiet)
         client.on("bot_uttered", self._on_bot_uttered)
         client.on("session_confirm", self._on_session_confirm)
+        client.on("agent_activity", self._on_activity)
         client.connect(
             self.rasa_url, transports=[self.transport], socketio_path="/socket.io",
             wait_timeout=timeout,
@@ -156,6 +159,26 @@ class SocketChatUser:
         with self._changed:
             self.received.append(Received(at, data))
             self._changed.notify_all()
+
+    def _on_activity(self, data: Any) -> None:
+        with self._changed:
+            self.activity.append(data if isinstance(data, dict) else {"raw": data})
+            self._changed.notify_all()
+
+    def wait_for_activity(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The first ``count`` ``agent_activity`` events; raises if fewer came in time."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.activity) >= count, timeout):
+                raise UnexpectedReply(f"expected {count} agent_activity events: {self.activity}")
+            return list(self.activity)
+
+    def call(self, event: str, data: dict[str, Any], with_session: bool = True) -> Any:
+        """Emit ``event`` (with this chat's session unless told otherwise) and its answer."""
+        if self._client is None:
+            raise RuntimeError("connect() first")
+        if with_session:
+            data = {"session_id": self.session_id, "session_token": self.session_token, **data}
+        return self._client.call(event, data, timeout=DEFAULT_TIMEOUT)
 
     # -- messages
 

@@ -8,16 +8,14 @@ the conversation's ``language`` slot.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-import socketio
 
+from devtools.chat_client import SocketChatUser
 from devtools.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -31,54 +29,10 @@ def live(handoff_stack: Stack) -> Stack:
     return handoff_stack
 
 
-class Listener:
-    """A conversation's socket (as the widget's), recording ``agent_activity`` events."""
-
-    def __init__(self, rasa_url: str) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.session: dict[str, str] = {}
-        self._changed = threading.Condition()
-        quiet = logging.getLogger(f"{__name__}.engineio")
-        quiet.setLevel(logging.CRITICAL)
-        self.client = socketio.Client(reconnection=False, engineio_logger=quiet)
-        self.client.on("session_confirm", self._confirmed)
-        self.client.on("agent_activity", self._activity)
-        self.client.connect(rasa_url, transports=["polling"], socketio_path="/socket.io")
-        self.client.emit("session_request", {})
-        with self._changed:
-            assert self._changed.wait_for(lambda: bool(self.session), timeout=15)
-
-    def _confirmed(self, data: Any) -> None:
-        with self._changed:
-            self.session = dict(data)
-            self._changed.notify_all()
-
-    def _activity(self, data: Any) -> None:
-        with self._changed:
-            self.events.append(data)
-            self._changed.notify_all()
-
-    @property
-    def conversation_id(self) -> str:
-        return self.session["session_id"]
-
-    def wait_events(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        with self._changed:
-            assert self._changed.wait_for(lambda: len(self.events) >= count, timeout=timeout), (
-                f"expected {count} agent_activity events, got {self.events}"
-            )
-            return list(self.events)
-
-    def call(self, event: str, data: dict[str, Any]) -> Any:
-        return self.client.call(event, {**self.session, **data}, timeout=15)
-
-    def close(self) -> None:
-        self.client.disconnect()
-
-
 @pytest.fixture
-def listeners(live: Stack) -> Iterator[tuple[Listener, Listener]]:
-    first, second = Listener(live.rasa_url), Listener(live.rasa_url)
+def listeners(live: Stack) -> Iterator[tuple[SocketChatUser, SocketChatUser]]:
+    first = SocketChatUser(live.rasa_url).connect()
+    second = SocketChatUser(live.rasa_url).connect()
     try:
         yield first, second
     finally:
@@ -97,28 +51,28 @@ def _post(live: Stack, body: Any, token: str | None = "valid") -> requests.Respo
 
 
 def test_activity_reaches_its_conversation_only(
-    live: Stack, listeners: tuple[Listener, Listener]
+    live: Stack, listeners: tuple[SocketChatUser, SocketChatUser]
 ) -> None:
     user, other = listeners
     sent_at = time.time()
-    typing = _post(live, {"conversation_id": user.conversation_id, "kind": "typing",
+    typing = _post(live, {"conversation_id": user.session_id, "kind": "typing",
                           "agent": "Ana"})
     assert typing.status_code == 204, typing.text
-    [event] = user.wait_events(1)
+    [event] = user.wait_for_activity(1)
     assert event["kind"] == "typing" and event["agent"] == "Ana"
     assert "conversation_id" not in event
     assert abs(event["ts"] - sent_at) < 5
 
-    seen = _post(live, {"conversation_id": user.conversation_id, "kind": "seen",
+    seen = _post(live, {"conversation_id": user.session_id, "kind": "seen",
                         "seen_until": "2026-12-04T09:30:00.123456"})
     assert seen.status_code == 204, seen.text
-    events = user.wait_events(2)
+    events = user.wait_for_activity(2)
     assert events[1]["kind"] == "seen"
     assert events[1]["seen_until"] == "2026-12-04T09:30:00.123456"
 
     time.sleep(QUIET_S)
-    assert other.events == [], "another conversation's socket got the activity"
-    assert len(user.events) == 2
+    assert other.activity == [], "another conversation's socket got the activity"
+    assert len(user.activity) == 2
 
 
 @pytest.mark.parametrize(
@@ -133,25 +87,25 @@ def test_activity_reaches_its_conversation_only(
     ],
 )
 def test_refused_activity_reaches_nobody(
-    live: Stack, listeners: tuple[Listener, Listener], token: str | None,
+    live: Stack, listeners: tuple[SocketChatUser, SocketChatUser], token: str | None,
     body: dict[str, Any], status: int,
 ) -> None:
     user, _other = listeners
-    answer = _post(live, {"conversation_id": user.conversation_id, **body}, token)
+    answer = _post(live, {"conversation_id": user.session_id, **body}, token)
     assert answer.status_code == status, answer.text
     assert answer.json()["error"]
     time.sleep(QUIET_S)
-    assert user.events == []
+    assert user.activity == []
 
 
 def test_set_language_sets_the_conversations_language(
-    live: Stack, listeners: tuple[Listener, Listener]
+    live: Stack, listeners: tuple[SocketChatUser, SocketChatUser]
 ) -> None:
     user, _other = listeners
 
     def slot() -> Any:
         tracker = requests.get(
-            f"{live.rasa_url}/conversations/{user.conversation_id}/tracker",
+            f"{live.rasa_url}/conversations/{user.session_id}/tracker",
             params={"token": live.auth_token}, timeout=10,
         ).json()
         return tracker["slots"].get("language")
@@ -161,9 +115,9 @@ def test_set_language_sets_the_conversations_language(
     assert user.call("set_language", {"language": "zh"}) == {"ok": True}
     assert slot() == "zh"
     assert user.call("set_language", {"language": "fr"})["ok"] is False
-    refused = user.client.call(
-        "set_language", {"session_id": user.conversation_id, "session_token": "forged",
-                         "language": "en"}, timeout=15,
+    refused = user.call(
+        "set_language", {"session_id": user.session_id, "session_token": "forged",
+                         "language": "en"}, with_session=False,
     )
     assert refused == {"ok": False, "error": "invalid_session"}
     assert slot() == "zh"
