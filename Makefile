@@ -26,7 +26,8 @@ help:
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml scripts/bootstrap.sh widget/package-lock.json
+$(INSTALLED): pyproject.toml scripts/bootstrap.sh widget/package-lock.json \
+		tests/browser/package-lock.json
 	@scripts/bootstrap.sh
 	@touch $@
 

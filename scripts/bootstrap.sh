@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the project needs that is missing: the Python 3.10 venv with the
-# project, the widget's socket.io client (npm), the OCR engine and fonts for screenshot
-# screening, and Chromium for the browser tests.
+# project, the widget's socket.io client and the browser tests' axe-core (npm), the OCR
+# engine and fonts for screenshot screening, and Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! .venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
@@ -20,6 +20,18 @@ if [ ! -f widget/node_modules/socket.io-client/dist/socket.io.min.js ]; then
     (cd widget && npm ci --no-audit --no-fund --silent)
   else
     echo "warning: npm not found; the chat widget needs widget/node_modules (npm ci in widget/)" >&2
+  fi
+fi
+
+# axe-core for the browser tests' accessibility checks: a test-only package of its own
+# (tests/browser/package.json), never served with the widget.
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "==> installing axe-core for the accessibility tests from the npm registry"
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+  else
+    echo "warning: npm not found; the accessibility tests need tests/browser/node_modules" \
+      "(npm ci in tests/browser/)" >&2
   fi
 fi
 

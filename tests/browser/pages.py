@@ -11,6 +11,7 @@ are recorded; on failure every page is screenshotted.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -508,3 +509,14 @@ def open_embed_host(
     )
     page.goto(EMBED_HOST_ORIGIN + "/account")
     return EmbedHost(page, server)
+
+
+PICTURES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def save_picture(page: Page, folder: Path, name: str) -> None:
+    """A screenshot into ``folder`` (the test's), and for the README when README_PICTURES=1."""
+    page.screenshot(path=str(folder / name))
+    if os.environ.get("README_PICTURES") == "1":
+        PICTURES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(PICTURES / name))

@@ -16,7 +16,6 @@ two pictures of ``widget/README.md`` are written into ``docs/images/``.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 import time
@@ -32,12 +31,14 @@ from playwright.sync_api import Page, expect
 from devtools.agent_client import AgentClient, wait_until
 from devtools.chat_client import ESCALATE_ZH
 from devtools.stack import Stack, running_stack
+from tests.browser.axe import contrast
 from tests.browser.pages import (
     EMBED_HOST_ORIGIN,
     LIVE_TIMEOUT_MS,
     SET_VISIBILITY,
     Ui,
     open_embed_host,
+    save_picture,
 )
 
 pytestmark = pytest.mark.integration
@@ -46,8 +47,6 @@ REF = re.compile(r"T-\d{6,}")
 AGENT = "Ana"
 APP_SECRET = secrets.token_urlsafe(32)
 APP_USER = "wallet-user-embed-1"
-ROOT = Path(__file__).resolve().parents[2]
-PICTURES = ROOT / "docs" / "images"
 CLOCK = re.compile(r"\d{1,2}:\d{2}")
 
 # A wallet app's page: the README's stub, then calls made before embed.js has loaded.
@@ -168,24 +167,8 @@ def _language_slot(stack: Stack, sender: str) -> Any:
     return tracker["slots"].get("language")
 
 
-def _picture(page: Page, tmp_path: Path, name: str) -> None:
-    """A screenshot into the test's folder, and for the README when README_PICTURES=1."""
-    page.screenshot(path=str(tmp_path / name))
-    if os.environ.get("README_PICTURES") == "1":
-        PICTURES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(PICTURES / name))
 
 
-def _contrast(foreground: str, background: str) -> float:
-    """WCAG contrast ratio of two ``rgb(r, g, b)`` colours."""
-
-    def luminance(color: str) -> float:
-        channels = [int(v) / 255 for v in re.findall(r"\d+", color)[:3]]
-        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 # ---------------------------------------------------------------- the host page
@@ -251,7 +234,7 @@ def test_host_page_api_queued_calls_badge_language_and_user(
     # No chat text ever reached the host page.
     assert reply not in page.evaluate("document.documentElement.outerHTML")
     page.wait_for_timeout(400)  # the panel's fade-in
-    _picture(page, tmp_path, "widget-desktop.png")
+    save_picture(page, tmp_path, "widget-desktop.png")
 
     # setUser: the app's signed token goes into the frame, the chat follows the account.
     assert page.evaluate("WalletSupport.setUser('not a token')") is False
@@ -354,13 +337,13 @@ def test_phone_greeting_wait_times_typing_seen_and_states(
     widget.wait_for(before, "agent", reply, timeout=LIVE_TIMEOUT_MS)
     name = page.locator("[data-testid=msg][data-author=agent] [data-testid=msg-name]").last
     color = name.evaluate("(el) => getComputedStyle(el).color")
-    assert _contrast(color, "rgb(255, 255, 255)") >= 4.5, color
+    assert contrast(color, "rgb(255, 255, 255)") >= 4.5, color
     _expect_times_on_every_message(page)
     time.sleep(3.1)  # the service relays one typing event per 3 s and ticket
     assert agent.call("POST", f"/tickets/{ref}/typing").status_code == 204
     expect(typing).to_be_visible(timeout=LIVE_TIMEOUT_MS)
     if locale == "en-US":
-        _picture(page, tmp_path, "widget-phone.png")
+        save_picture(page, tmp_path, "widget-phone.png")
     else:
         page.screenshot(path=str(tmp_path / "widget-phone-zh.png"))
     assert widget.csp_violations() == []
