@@ -1,11 +1,16 @@
 """Browser tests: the system's Chromium, per-test pages, screenshots of failed tests.
 
+A failed test's pages (screenshot and browser log) are kept in
+``test-artifacts/browser/failed/``, the views the tests picture in
+``test-artifacts/browser/pictures/``.
+
 Each test module starts its own stack as the fixture ``live``; ``ui`` opens
 pages against it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from devtools.stack import Stack
-from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, Ui
+from tests.browser.pages import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Ui
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -54,4 +59,7 @@ def ui(
         report = getattr(request.node, "rep_call", None)
         if report is None or report.failed:
             pages.save(tmp_path)
+            kept = ARTIFACTS / "failed" / re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-120:]
+            kept.mkdir(parents=True, exist_ok=True)
+            pages.save(kept)
         pages.close()

@@ -512,11 +512,17 @@ def open_embed_host(
 
 
 PICTURES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# Kept after the run (git-ignored): the views the tests picture, and every page of a
+# failed test with its browser log.
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
 def save_picture(page: Page, folder: Path, name: str) -> None:
-    """A screenshot into ``folder`` (the test's), and for the README when README_PICTURES=1."""
+    """A screenshot into ``folder`` (the test's) and the run's artifacts; for the README
+    too when README_PICTURES=1."""
     page.screenshot(path=str(folder / name))
+    (ARTIFACTS / "pictures").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "pictures" / name))
     if os.environ.get("README_PICTURES") == "1":
         PICTURES.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(PICTURES / name))
