@@ -106,17 +106,21 @@ echo "==> starting under supervisord (logs in $STATE/logs/) ..."
 ready=""
 for _ in $(seq 1 240); do
   # The URL goes to curl on its standard input: a token in its arguments would show in `ps`.
+  status=$($BIN/supervisorctl -c "$CONF" status 2>/dev/null || true)
+  case $status in
+    *FATAL*) echo "error: a process keeps failing to start, see $STATE/logs/" >&2; exit 1 ;;
+  esac
+  # Serving, and past supervisord's start period: a crash from now on is reported as a
+  # restart (one during the start period is only a slow start to supervisord).
   if printf 'url = "http://127.0.0.1:%s/status?token=%s"\n' "$RASA_PORT" "$RASA_AUTH_TOKEN" \
        | curl -fsS -K - 2>/dev/null | grep -q '"model_file"' \
      && curl -fsS "http://127.0.0.1:$HANDOFF_PORT/api/health" >/dev/null 2>&1 \
-     && curl -fsS "http://127.0.0.1:$ACTIONS_PORT/health" >/dev/null 2>&1; then
+     && curl -fsS "http://127.0.0.1:$ACTIONS_PORT/health" >/dev/null 2>&1 \
+     && [ -n "$status" ] && ! printf '%s\n' "$status" | grep -qv RUNNING; then
     ready=yes; break
   fi
   kill -0 "$sup_pid" 2>/dev/null \
     || { echo "error: supervisord exited, see $STATE/logs/supervisord.log" >&2; exit 1; }
-  case $($BIN/supervisorctl -c "$CONF" status 2>/dev/null || true) in
-    *FATAL*) echo "error: a process keeps failing to start, see $STATE/logs/" >&2; exit 1 ;;
-  esac
   sleep 1
 done
 [ -n "$ready" ] || { echo "error: not ready after 4 minutes, see $STATE/logs/" >&2; exit 1; }
